@@ -1,0 +1,214 @@
+"""The ``rnnlab`` command: parse arguments, call one library function, render the result.
+
+Library modules are imported inside each command so ``rnnlab --help`` never loads TensorFlow.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from rnnlab.runtime import DEBUG_ENV, debug_enabled
+
+app = typer.Typer(
+    help="Train and study recurrent networks (SimpleRNN, LSTM, GRU) from a YAML config.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=True,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+ConfigArg = Annotated[Path, typer.Argument(help="YAML config file, e.g. configs/alphabet_onehot.yaml", show_default=False)]
+TargetArg = Annotated[Path, typer.Argument(help="a config file or a run folder (checkpoints/<name>)", show_default=False)]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="override a config value, YAML-typed: --set training.epochs=5 (repeatable)"),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of text")]
+
+
+def fail(message: str, code: int = 2) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def handled(command: F) -> F:
+    """Bad input → one line on stderr and exit 2; a bug → one line and exit 1; --debug shows tracebacks."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from rnnlab.errors import RnnlabError
+
+        try:
+            return command(*args, **kwargs)
+        except RnnlabError as exc:
+            if debug_enabled():
+                raise
+            fail(str(exc))
+        except KeyboardInterrupt:
+            if debug_enabled():
+                raise
+            fail("interrupted", code=130)
+        except (typer.Exit, typer.Abort, SystemExit):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the last line of defence against tracebacks
+            if debug_enabled():
+                raise
+            fail(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", code=1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@app.callback()
+def root(
+    debug: Annotated[bool, typer.Option("--debug", help="show tracebacks and TensorFlow's own log lines")] = False,
+) -> None:
+    if debug:
+        os.environ[DEBUG_ENV] = "1"
+    logging.basicConfig(
+        level=logging.DEBUG if debug_enabled() else logging.INFO, format="%(message)s", stream=sys.stderr
+    )
+    if not debug_enabled():
+        logging.getLogger("rnnlab").setLevel(logging.INFO)
+        logging.getLogger().setLevel(logging.WARNING)
+
+
+def progress_verbosity() -> int:
+    """A live progress bar on a terminal, one line per epoch in logs and pipes."""
+    return 1 if sys.stdout.isatty() else 2
+
+
+@app.command()
+@handled
+def train(
+    config: ConfigArg,
+    set_: SetOpt = None,
+    fresh: Annotated[bool, typer.Option("--fresh", help="discard the existing run and start from epoch 0")] = False,
+) -> None:
+    """Train the model a config describes; re-running continues the same run."""
+    from rnnlab.config import load_config
+    from rnnlab.train import train as train_run
+
+    cfg = load_config(config, set_ or [])
+    result = train_run(cfg, fresh=fresh, verbose=progress_verbosity())
+    for message in result.messages[result.continued_from > 0 :]:
+        typer.echo(message, err=True)
+    typer.echo(render_metrics(result.run_dir, result.metrics))
+
+
+def render_metrics(run_dir: Path, metrics: dict[str, Any]) -> str:
+    best = metrics.get("best", {})
+    shown = ", ".join(f"{k} {v:.4f}" for k, v in best.items() if v is not None)
+    lines = [
+        f"Run folder: {run_dir}",
+        f"Epochs: {metrics.get('epochs', 0)} ({metrics.get('seconds_per_epoch', 0):.3f} s/epoch); "
+        f"best epoch {metrics.get('best_epoch', '-')} by {metrics.get('monitor', '-')}: {shown}",
+    ]
+    tests = {k: v for k, v in metrics.items() if k.startswith("test_")}
+    if tests:
+        lines.append("Test: " + ", ".join(f"{k.removeprefix('test_')} {v:.4f}" for k, v in tests.items()))
+    return "\n".join(lines)
+
+
+def read_inputs(prefix: list[str] | None, input_file: Path | None) -> list[str] | None:
+    """Inputs given up front, or None to stream standard input line by line."""
+    if prefix:
+        return list(prefix)
+    if input_file is not None:
+        from rnnlab.errors import DataError
+
+        try:
+            text = input_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise DataError(f"--input-file {input_file}: cannot read it as UTF-8 text ({exc})") from None
+        return [line for line in text.splitlines() if line.strip()]
+    return None
+
+
+@app.command()
+@handled
+def predict(
+    target: TargetArg,
+    prefix: Annotated[list[str] | None, typer.Option("--prefix", "-p", help="input to answer (repeatable)")] = None,
+    input_file: Annotated[Path | None, typer.Option("--input-file", help="answer each non-empty line of FILE")] = None,
+    length: Annotated[int, typer.Option(help="characters to generate (language models)", min=1)] = 50,
+    temperature: Annotated[float, typer.Option(help="sampling temperature; 0 = greedy (language models)", min=0.0)] = 0.0,
+    top_k: Annotated[int, typer.Option("--top-k", help="sample among the k likeliest; 0 = all", min=0)] = 0,
+    seed: Annotated[int | None, typer.Option(help="seed for sampling")] = None,
+    as_json: JsonOpt = False,
+    set_: SetOpt = None,
+) -> None:
+    """Ask a trained run: next letter, sentiment, or generated text. Without --prefix, reads stdin lines."""
+    from rnnlab.predict import open_answerer
+
+    answerer = open_answerer(target, tuple(set_ or []))
+    params = {"length": length, "temperature": temperature, "top_k": top_k, "seed": seed}
+    texts = read_inputs(prefix, input_file)
+    if texts is not None:
+        for prediction in answerer.answer(texts, params):
+            typer.echo(json.dumps(prediction.record, ensure_ascii=False) if as_json else prediction.line)
+        return
+    answer_stream(answerer, params, as_json)
+
+
+def answer_stream(answerer: Any, params: dict[str, Any], as_json: bool) -> None:
+    """Answer stdin line by line; a bad line is reported and skipped, and the exit code says so."""
+    from rnnlab.errors import RnnlabError
+
+    failed = False
+    for line in stdin_lines():
+        try:
+            predictions = answerer.answer([line], params)
+        except RnnlabError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            failed = True
+            continue
+        for prediction in predictions:
+            typer.echo(json.dumps(prediction.record, ensure_ascii=False) if as_json else prediction.line)
+    if failed:
+        raise typer.Exit(2)
+
+
+def stdin_lines() -> Any:
+    interactive = sys.stdin.isatty()
+    while True:
+        if interactive:
+            typer.echo("input> ", err=True, nl=False)
+        line = sys.stdin.readline()
+        if not line:
+            return
+        if line.strip():
+            yield line.rstrip("\n")
+
+
+@app.command("config")
+@handled
+def show_config(config: ConfigArg, set_: SetOpt = None) -> None:
+    """Print the fully resolved config (defaults filled in, overrides applied) as YAML."""
+    from rnnlab.config import dump_config, load_config
+
+    typer.echo(dump_config(load_config(config, set_ or [])), nl=False)
+
+
+@app.command()
+@handled
+def summary(config: ConfigArg, set_: SetOpt = None, as_json: JsonOpt = False) -> None:
+    """Build the model from the config alone and explain every layer's parameter count."""
+    from rnnlab.config import load_config
+    from rnnlab.summary import summary_for_config
+
+    result = summary_for_config(load_config(config, set_ or []))
+    typer.echo(json.dumps(result.as_dict(), indent=2) if as_json else result.text())
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,85 @@
+"""What every dataset module provides, and the small types the later stages consume.
+
+A dataset module (``rnnlab/datasets/<name>.py``) defines:
+
+- ``Options``: a pydantic model with ``dataset: Literal["<name>"]`` plus its own keys;
+- ``spec(options) -> TaskSpec | None``: the model's sizes from the config alone
+  (``None`` when they depend on the data, e.g. a vocabulary learned from a corpus);
+- ``load(options, *, seed, validation_split) -> Prepared``: arrays plus the encoder state
+  that ``predict`` needs later (saved as ``vocab.json`` in the run folder);
+- ``predict(options, state, model, texts, params) -> list[Prediction]``: what "predict" means
+  for this task, given the trained model wrapped as a ``Predictor``.
+
+Modules import TensorFlow lazily, so the config and the CLI's help stay fast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+import numpy as np
+
+TaskKind = Literal["classification", "binary", "regression", "tagging", "language_model"]
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """Shapes the model builder needs: input length and alphabet, output head."""
+
+    kind: TaskKind
+    timesteps: int | None
+    vocab_size: int | None = None
+    features: int | None = None
+    num_classes: int | None = None
+
+    @property
+    def token_input(self) -> bool:
+        return self.vocab_size is not None
+
+
+@dataclass
+class Split:
+    x: np.ndarray
+    y: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+
+@dataclass
+class Prepared:
+    spec: TaskSpec
+    train: Split
+    validation: Split | None = None
+    test: Split | None = None
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Prediction:
+    """One answer: ``line`` for people, ``record`` for ``--json``."""
+
+    line: str
+    record: dict[str, Any]
+
+
+class Predictor(Protocol):
+    """The trained model as a dataset sees it: token ids (or features) in, outputs out."""
+
+    def __call__(self, x: np.ndarray) -> np.ndarray: ...
+
+
+def one_hot(ids: np.ndarray, depth: int) -> np.ndarray:
+    """float32 one-hot of integer ids, adding a trailing axis of size ``depth``."""
+    return np.eye(depth, dtype=np.float32)[np.asarray(ids, dtype=np.int64)]
+
+
+def shuffled_split(x: np.ndarray, y: np.ndarray, fraction: float, seed: int) -> tuple[Split, Split | None]:
+    """Hold out ``fraction`` of the samples (shuffled with ``seed``) for validation."""
+    if fraction <= 0:
+        return Split(x, y), None
+    order = np.random.default_rng(seed).permutation(len(x))
+    n_val = max(1, int(round(len(x) * fraction)))
+    val, train = order[:n_val], order[n_val:]
+    return Split(x[train], y[train]), Split(x[val], y[val])

@@ -1,0 +1,281 @@
+"""Config → trained model and a self-contained run folder.
+
+Re-running ``train`` on a finished run continues from its saved model for ``training.epochs``
+more epochs (the lesson's "load the checkpoint if it exists"); ``fresh=True`` starts over.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import os
+import shutil
+import socket
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rnnlab import fileio
+from rnnlab.artifacts import RunFiles, plot_curves, read_history, read_json, weights_dump
+from rnnlab.config import Config, dump_config
+from rnnlab.datasets import module
+from rnnlab.datasets.base import Prepared, Split, TaskSpec, one_hot
+from rnnlab.errors import RunError
+from rnnlab.runs import check_same_model
+from rnnlab.model import build_model, loss_and_metrics
+from rnnlab.runtime import keras
+from rnnlab.summary import summarize
+
+log = logging.getLogger("rnnlab")
+
+MAXIMISED = ("accuracy", "auc", "precision", "recall")
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    metrics: dict[str, Any]
+    continued_from: int = 0
+    messages: list[str] = field(default_factory=list)
+
+
+def model_inputs(x: np.ndarray, spec: TaskSpec, encoding: str) -> np.ndarray:
+    """Token ids become one-hot vectors when the model reads one-hot input."""
+    if spec.token_input and encoding == "onehot":
+        return one_hot(x, spec.vocab_size)
+    return x
+
+
+def resolve_monitor(monitor: str, has_validation: bool) -> str:
+    if monitor != "auto":
+        return monitor
+    return "val_loss" if has_validation else "loss"
+
+
+def monitor_mode(monitor: str) -> str:
+    return "max" if monitor.removeprefix("val_") in MAXIMISED else "min"
+
+
+def make_optimizer(config: Config) -> Any:
+    k = keras()
+    t = config.training
+    classes = {"adam": "Adam", "sgd": "SGD", "rmsprop": "RMSprop", "adagrad": "Adagrad", "adamw": "AdamW"}
+    return getattr(k.optimizers, classes[t.optimizer])(learning_rate=t.learning_rate, global_clipnorm=t.clipnorm)
+
+
+def compile_model(model: Any, config: Config, spec: TaskSpec) -> Any:
+    loss, metrics = loss_and_metrics(spec)
+    model.compile(optimizer=make_optimizer(config), loss=loss, metrics=metrics)
+    return model
+
+
+@contextlib.contextmanager
+def run_lock(files: RunFiles) -> Iterator[None]:
+    """Refuse a second ``train`` on the same run; a lock left by a dead process is taken over."""
+    me = f"{os.getpid()}@{socket.gethostname()}"
+    for _ in range(2):
+        try:
+            fd = os.open(files.lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            owner = files.lock.read_text(encoding="utf-8").strip() if files.lock.exists() else ""
+            if _owner_alive(owner):
+                raise RunError(
+                    f"{files.root}: another `rnnlab train` ({owner}) is using this run; wait for it to finish "
+                    f"or train under another name (--set experiment.name=...)"
+                ) from None
+            log.info("taking over a stale lock left by %s", owner or "an unknown process")
+            with contextlib.suppress(FileNotFoundError):
+                files.lock.unlink()
+            continue
+        with os.fdopen(fd, "w") as f:
+            f.write(me)
+        break
+    try:
+        yield
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            files.lock.unlink()
+
+
+def _owner_alive(owner: str) -> bool:
+    pid_text, _, host = owner.partition("@")
+    if not pid_text.isdigit() or (host and host != socket.gethostname()):
+        return bool(host and host != socket.gethostname())
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def prepare_run_dir(files: RunFiles) -> None:
+    try:
+        files.root.mkdir(parents=True, exist_ok=True)
+        probe = files.root / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise RunError(
+            f"{files.root}: cannot write the run folder ({exc.strerror or exc}); "
+            "choose a writable experiment.output_root"
+        ) from None
+
+
+def completed_epochs(files: RunFiles) -> int:
+    if not files.metrics.is_file():
+        return 0
+    return int(read_json(files.metrics).get("epochs", 0))
+
+
+def load_or_build(config: Config, data: Prepared, files: RunFiles, fresh: bool) -> tuple[Any, int]:
+    """The model to fit and the epoch it starts at."""
+    k = keras()
+    if not fresh and files.model.is_file() and files.config.is_file():
+        check_same_model(files, config, data.state)
+        model = k.saving.load_model(files.model, safe_mode=True)
+        model.optimizer.learning_rate.assign(config.training.learning_rate)
+        return model, completed_epochs(files)
+    for path in files.outputs():
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+    shutil.rmtree(files.backup, ignore_errors=True)
+    return compile_model(build_model(config.model, data.spec), config, data.spec), 0
+
+
+def callbacks(config: Config, files: RunFiles, has_validation: bool, appending: bool) -> list[Any]:
+    k = keras()
+    t = config.training
+    monitor = resolve_monitor(t.checkpoint.monitor, has_validation)
+    chosen = [
+        k.callbacks.ModelCheckpoint(
+            files.best_weights,
+            monitor=monitor,
+            mode=monitor_mode(monitor),
+            save_best_only=True,
+            save_weights_only=True,
+        ),
+        k.callbacks.CSVLogger(str(files.history), append=appending),
+        k.callbacks.TerminateOnNaN(),
+    ]
+    if t.early_stopping is not None:
+        es = t.early_stopping
+        es_monitor = resolve_monitor(es.monitor, has_validation)
+        chosen.append(
+            k.callbacks.EarlyStopping(
+                monitor=es_monitor,
+                mode=monitor_mode(es_monitor),
+                patience=es.patience,
+                min_delta=es.min_delta,
+                restore_best_weights=es.restore_best_weights,
+            )
+        )
+    return chosen
+
+
+def summarise_history(history: dict[str, list[float]], monitor: str) -> dict[str, Any]:
+    """Epoch counts and the metrics at the best and the last epoch."""
+    if not history.get("epoch"):
+        return {"epochs": 0}
+    values = np.array(history.get(monitor, history["loss"]), dtype=float)
+    finite = np.where(np.isfinite(values), values, np.inf if monitor_mode(monitor) == "min" else -np.inf)
+    best = int(np.argmax(finite) if monitor_mode(monitor) == "max" else np.argmin(finite))
+    metric_names = [k for k in history if k != "epoch"]
+    return {
+        "epochs": len(history["epoch"]),
+        "monitor": monitor,
+        "best_epoch": best + 1,
+        "best": {k: _clean(history[k][best]) for k in metric_names},
+        "final": {k: _clean(history[k][-1]) for k in metric_names},
+    }
+
+
+def _clean(value: float) -> float | None:
+    return None if not math.isfinite(value) else round(float(value), 6)
+
+
+def trainable_variables(model: Any) -> list[tuple[str, np.ndarray]]:
+    return [(v.path, np.asarray(v.numpy())) for v in model.trainable_variables]
+
+
+def evaluate_split(model: Any, split: Split, config: Config, spec: TaskSpec) -> dict[str, float]:
+    x = model_inputs(split.x, spec, config.model.encoding)
+    scores = model.evaluate(x, split.y, batch_size=config.training.batch_size, verbose=0, return_dict=True)
+    return {f"test_{k}": round(float(v), 6) for k, v in scores.items()}
+
+
+def train(config: Config, *, fresh: bool = False, verbose: int | str = "auto") -> TrainResult:
+    files = RunFiles(config.run_dir)
+    prepare_run_dir(files)
+    with run_lock(files):
+        return _train_locked(config, files, fresh=fresh, verbose=verbose)
+
+
+def _train_locked(config: Config, files: RunFiles, *, fresh: bool, verbose: int | str) -> TrainResult:
+    keras().utils.set_random_seed(config.experiment.seed)
+    dataset = module(config.data.dataset)
+    data = dataset.load(config.data, seed=config.experiment.seed, validation_split=config.training.validation_split)
+    model, initial_epoch = load_or_build(config, data, files, fresh)
+    messages = []
+    if initial_epoch:
+        messages.append(
+            f"Continuing run '{config.name}' from epoch {initial_epoch} ({files.model}); pass --fresh to start over."
+        )
+        log.info(messages[-1])
+    fileio.write_text(files.config, dump_config(config))
+    fileio.write_json(files.vocab, data.state)
+    fileio.write_json(files.task, asdict(data.spec))
+
+    encoding, spec = config.model.encoding, data.spec
+    validation = None
+    if data.validation is not None:
+        validation = (model_inputs(data.validation.x, spec, encoding), data.validation.y)
+    started = time.perf_counter()
+    fit = model.fit(
+        model_inputs(data.train.x, spec, encoding),
+        data.train.y,
+        batch_size=config.training.batch_size,
+        epochs=initial_epoch + config.training.epochs,
+        initial_epoch=initial_epoch,
+        validation_data=validation,
+        callbacks=callbacks(config, files, validation is not None, appending=initial_epoch > 0),
+        shuffle=True,
+        verbose=verbose,
+    )
+    wall = time.perf_counter() - started
+    epochs_now = len(fit.history.get("loss", []))
+
+    history = read_history(files.history)
+    monitor = resolve_monitor(config.training.checkpoint.monitor, validation is not None)
+    metrics = summarise_history(history, monitor)
+    previous = read_json(files.metrics) if initial_epoch and files.metrics.is_file() else {}
+    metrics.update(
+        {
+            "epochs_this_run": epochs_now,
+            "continued_from_epoch": initial_epoch,
+            "wall_time_s": round(wall + previous.get("wall_time_s", 0.0), 3),
+            "seconds_per_epoch": round(wall / max(1, epochs_now), 4),
+            "train_samples": len(data.train),
+            "validation_samples": len(data.validation) if data.validation is not None else 0,
+        }
+    )
+    if data.test is not None:
+        metrics.update(evaluate_split(model, data.test, config, spec))
+    if any(not math.isfinite(v) for v in fit.history.get("loss", [])):
+        metrics["stopped_on_nan_at_epoch"] = initial_epoch + epochs_now
+        messages.append(
+            f"Loss became NaN/Inf at epoch {initial_epoch + epochs_now}; kept the best checkpoint "
+            f"({files.best_weights}). Try training.clipnorm or a lower training.learning_rate."
+        )
+
+    fileio.write_with(files.model, model.save)
+    fileio.write_text(files.weights_dump, weights_dump(trainable_variables(model)))
+    fileio.write_text(files.summary, summarize(model).text())
+    plot_curves(history, files.curves, title=f"{config.name}: {config.model.layer} on {config.data.dataset}")
+    fileio.write_json(files.metrics, metrics)
+    return TrainResult(files.root, metrics, initial_epoch, messages)

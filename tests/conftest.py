@@ -1,0 +1,46 @@
+"""Shared helpers: tiny configs written into tmp_path and the CLI driven in-process."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+PROJECT = Path(__file__).resolve().parents[1]
+CONFIGS = PROJECT / "configs"
+SHARED_DATA = PROJECT.parent / "shared" / "data"
+
+
+def write_config(folder: Path, name: str, data: dict[str, Any]) -> Path:
+    path = folder / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def shipped_config(name: str, folder: Path, **sections: dict[str, Any]) -> Path:
+    """A copy of a shipped config whose runs land under ``folder``, with sections merged in."""
+    raw = yaml.safe_load((CONFIGS / f"{name}.yaml").read_text(encoding="utf-8"))
+    raw.setdefault("experiment", {})["output_root"] = str(folder / "checkpoints")
+    for section, values in sections.items():
+        raw.setdefault(section, {}).update(values)
+    return write_config(folder, name, raw)
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    """Run ``rnnlab ARGS`` in-process from tmp_path; returns the click Result."""
+    from rnnlab.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+
+    def invoke(*args: str, input: str | None = None):
+        return runner.invoke(app, list(args), input=input)
+
+    return invoke

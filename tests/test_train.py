@@ -1,0 +1,117 @@
+"""End to end on the alphabet: the lesson's models learn the cycle, and the run folder is complete."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rnnlab.artifacts import RunFiles
+from rnnlab.config import load_config
+from rnnlab.errors import RunError
+from rnnlab.predict import predict
+from rnnlab.runtime import keras
+from rnnlab.train import train
+from tests.conftest import shipped_config
+
+EXPECTED = {"a": "b", "b": "c", "c": "d", "d": "e", "e": "a"}
+EXPECTED4 = {"abcd": "e", "bcde": "a", "cdea": "b", "deab": "c", "eabc": "d"}
+
+
+@pytest.fixture(scope="module")
+def onehot_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, RunFiles]:
+    folder = tmp_path_factory.mktemp("onehot")
+    path = shipped_config("alphabet_onehot", folder)
+    result = train(load_config(path), verbose=0)
+    return path, RunFiles(result.run_dir)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected", "overrides"),
+    [
+        ("alphabet_onehot", EXPECTED, {}),
+        ("alphabet_embedding", EXPECTED, {}),
+        ("alphabet4_embedding", EXPECTED4, {}),
+    ],
+)
+def test_lesson_models_learn_every_letter(tmp_path: Path, name: str, expected: dict, overrides: dict) -> None:
+    path = shipped_config(name, tmp_path, training=overrides)
+    result = train(load_config(path), verbose=0)
+    assert result.metrics["final"]["accuracy"] == 1.0
+    answers = predict(path, list(expected))
+    assert {p.record["input"]: p.record["output"] for p in answers} == expected
+
+
+def test_run_folder_is_complete_and_readable(onehot_run: tuple[Path, RunFiles]) -> None:
+    path, files = onehot_run
+    metrics = json.loads(files.metrics.read_text())
+    assert {"epochs", "best_epoch", "best", "final", "wall_time_s", "monitor"} <= metrics.keys()
+    assert metrics["epochs"] == 100
+    with files.history.open() as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 100 and {"epoch", "loss", "accuracy"} <= rows[0].keys()
+    assert files.curves.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert json.loads(files.vocab.read_text()) == {"vocab": list("abcde")}
+    assert "SimpleRNN" in files.summary.read_text()
+    assert load_config(files.config).model_dump() == load_config(path).model_dump()
+    dump = files.weights_dump.read_text()
+    model = keras().saving.load_model(files.model)
+    for variable in model.trainable_variables:
+        assert f"{variable.path}  shape={tuple(variable.shape)}" in dump
+    assert files.best_weights.is_file()
+    assert not list(files.root.glob(".*-*")), "temporary files left behind"
+
+
+def test_saved_model_reloads_with_same_predictions(onehot_run: tuple[Path, RunFiles]) -> None:
+    path, files = onehot_run
+    model = keras().saving.load_model(files.model, safe_mode=True)
+    x = np.eye(5, dtype=np.float32)[:, None, :]
+    from_model = np.asarray(model(x))
+    from_cli = predict(files.root, list("abcde"))
+    probs = np.array([[p.record["probabilities"][c] for c in "abcde"] for p in from_cli])
+    np.testing.assert_allclose(probs, from_model, atol=1e-5)
+
+
+def test_rerun_continues_and_fresh_restarts(tmp_path: Path) -> None:
+    path = shipped_config("alphabet_onehot", tmp_path, training={"epochs": 3})
+    first = train(load_config(path), verbose=0)
+    assert first.metrics["epochs"] == 3 and first.continued_from == 0
+    second = train(load_config(path), verbose=0)
+    assert second.continued_from == 3 and second.metrics["epochs"] == 6
+    assert "Continuing run 'alphabet_onehot' from epoch 3" in second.messages[0]
+    assert len(RunFiles(second.run_dir).history.read_text().strip().splitlines()) == 1 + 6
+    fresh = train(load_config(path), fresh=True, verbose=0)
+    assert fresh.continued_from == 0 and fresh.metrics["epochs"] == 3
+
+
+def test_same_seed_same_metrics(tmp_path: Path) -> None:
+    runs = []
+    for name in ("one", "two"):
+        path = shipped_config("alphabet_embedding", tmp_path, experiment={"name": name}, training={"epochs": 20})
+        runs.append(train(load_config(path), verbose=0).metrics["final"])
+    assert runs[0] == runs[1]
+
+
+def test_continuing_with_a_different_model_is_refused(tmp_path: Path) -> None:
+    path = shipped_config("alphabet_onehot", tmp_path, training={"epochs": 2})
+    train(load_config(path), verbose=0)
+    with pytest.raises(RunError, match=r"trained with model.units=3 but the config says 5; pass --fresh"):
+        train(load_config(path, ["model.units=5"]), verbose=0)
+    with pytest.raises(RunError, match="model.units=3 but the config says 5"):
+        predict(path, ["a"], overrides=("model.units=5",))
+
+
+def test_validation_split_drives_monitor_and_early_stopping(tmp_path: Path) -> None:
+    path = shipped_config(
+        "alphabet_onehot",
+        tmp_path,
+        data={"letters": "abcdefghij"},
+        training={"validation_split": 0.2, "epochs": 40, "early_stopping": {"patience": 2}},
+    )
+    metrics = train(load_config(path), verbose=0).metrics
+    assert metrics["monitor"] == "val_loss" and metrics["validation_samples"] == 2
+    assert "val_loss" in metrics["final"]
+    assert metrics["epochs"] <= 40
