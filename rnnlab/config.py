@@ -129,6 +129,8 @@ def apply_override(raw: dict[str, Any], path: list[str], value: Any, expression:
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a folder, not a config file; pass a .yaml file, e.g. configs/alphabet_onehot.yaml")
     if not path.is_file():
         hint = "" if path.suffix in (".yaml", ".yml") else " (configs are .yaml files, e.g. configs/alphabet_onehot.yaml)"
         raise ConfigError(f"{path}: config file not found{hint}")
@@ -136,6 +138,8 @@ def read_yaml(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); save the file as UTF-8") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config ({exc.strerror or exc}); check its permissions") from exc
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
