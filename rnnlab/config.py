@@ -142,6 +142,8 @@ def read_yaml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot read the config ({exc.strerror or exc}); check its permissions") from exc
     try:
         raw = yaml.safe_load(text)
+    except yaml.constructor.ConstructorError as exc:
+        raise ConfigError(f"{path}: {_yaml_problem(exc)}; configs are plain YAML data, remove the tag") from exc
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: YAML syntax error {_yaml_problem(exc)}; fix the indentation or quoting there") from exc
     if raw is None:

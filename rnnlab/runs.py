@@ -53,6 +53,11 @@ def load_saved_model(files: RunFiles) -> Any:
     try:
         return keras().saving.load_model(files.model, safe_mode=True)
     except Exception as exc:  # noqa: BLE001 - a damaged or unsafe file gets one line, whatever Keras raises
+        if "safe_mode" in str(exc):
+            raise RunError(
+                f"{files.model}: refused: it holds Python code (e.g. a Lambda layer) that rnnlab never saves, so it "
+                "did not come from `rnnlab train`; retrain with `rnnlab train CONFIG --fresh`"
+            ) from None
         problem = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
         raise RunError(
             f"{files.model}: cannot load the saved model ({type(exc).__name__}: {problem}); "
