@@ -28,7 +28,7 @@ class Section(BaseModel):
 
 class Experiment(Section):
     name: str | None = Field(None, description="run folder name under output_root; defaults to the config file's stem")
-    seed: int = Field(42, ge=0, description="seeds Python, NumPy and TensorFlow: same seed, same metrics")
+    seed: int = Field(42, ge=0, le=2**32 - 1, description="seeds Python, NumPy and TensorFlow: same seed, same metrics")
     output_root: str = Field("checkpoints", description="where run folders are created (relative to the working directory)")
 
     @field_validator("name")

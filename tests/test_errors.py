@@ -100,6 +100,7 @@ CASES: list[Case] = [
     Case("validation-split-1", T, "training.validation_split: input should be less than 1 (got 1)", good(training={"validation_split": 1})),
     Case("clipnorm-negative", T, "training.clipnorm: input should be greater than 0 (got -1)", good(training={"clipnorm": -1})),
     Case("seed-negative", T, "experiment.seed: input should be greater than or equal to 0 (got -1)", good(experiment={"seed": -1})),
+    Case("seed-too-large", T, "experiment.seed: input should be less than or equal to 4294967295", good(experiment={"seed": 2**40})),
     Case("letters-repeated", T, "letters must be distinct; repeated: 'a'", good(data={"letters": "abca"})),
     Case("letters-too-few", T, "needs at least 2 letters", good(data={"letters": "a"})),
     Case("no-training-samples", T, "training.validation_split 0.95 leaves no training samples out of 5", good(training={"validation_split": 0.95})),
