@@ -7,6 +7,7 @@ more epochs (the lesson's "load the checkpoint if it exists"); ``fresh=True`` st
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import logging
 import math
 import os
@@ -24,7 +25,7 @@ from rnnlab.artifacts import RunFiles, plot_curves, read_history, read_json, wei
 from rnnlab.config import Config, dump_config
 from rnnlab.datasets import module
 from rnnlab.datasets.base import Prepared, Split, TaskSpec, one_hot
-from rnnlab.errors import RunError
+from rnnlab.errors import ConfigError, RunError
 from rnnlab.runs import check_same_model
 from rnnlab.model import build_model, loss_and_metrics
 from rnnlab.runtime import keras
@@ -145,6 +146,7 @@ def load_or_build(config: Config, data: Prepared, files: RunFiles, fresh: bool) 
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
     shutil.rmtree(files.backup, ignore_errors=True)
+    shutil.rmtree(files.tensorboard, ignore_errors=True)
     return compile_model(build_model(config.model, data.spec), config, data.spec), 0
 
 
@@ -163,6 +165,8 @@ def callbacks(config: Config, files: RunFiles, has_validation: bool, appending: 
         k.callbacks.CSVLogger(str(files.history), append=appending),
         k.callbacks.TerminateOnNaN(),
     ]
+    if t.tensorboard:
+        chosen.append(k.callbacks.TensorBoard(str(files.tensorboard), histogram_freq=t.tensorboard_histogram_freq))
     if t.early_stopping is not None:
         es = t.early_stopping
         es_monitor = resolve_monitor(es.monitor, has_validation)
@@ -176,6 +180,15 @@ def callbacks(config: Config, files: RunFiles, has_validation: bool, appending: 
             )
         )
     return chosen
+
+
+def check_tensorboard(config: Config) -> None:
+    """Keras writes event files only through the tensorboard package; say so before any file is touched."""
+    if config.training.tensorboard and importlib.util.find_spec("tensorboard") is None:
+        raise ConfigError(
+            "training.tensorboard is true but the tensorboard package is not installed; "
+            "`pip install tensorboard` or set training.tensorboard: false"
+        )
 
 
 def summarise_history(history: dict[str, list[float]], monitor: str) -> dict[str, Any]:
@@ -210,6 +223,7 @@ def evaluate_split(model: Any, split: Split, config: Config, spec: TaskSpec) -> 
 
 
 def train(config: Config, *, fresh: bool = False, verbose: int | str = "auto") -> TrainResult:
+    check_tensorboard(config)
     files = RunFiles(config.run_dir)
     prepare_run_dir(files)
     with run_lock(files):
@@ -278,4 +292,6 @@ def _train_locked(config: Config, files: RunFiles, *, fresh: bool, verbose: int 
     fileio.write_text(files.summary, summarize(model).text())
     plot_curves(history, files.curves, title=f"{config.name}: {config.model.layer} on {config.data.dataset}")
     fileio.write_json(files.metrics, metrics)
+    if config.training.tensorboard:
+        messages.append(f"TensorBoard logs: tensorboard --logdir {files.tensorboard}")
     return TrainResult(files.root, metrics, initial_epoch, messages)
