@@ -36,7 +36,7 @@ class Exported:
     def how_to_load(self) -> str:
         if self.format == "keras":
             return f"keras.saving.load_model({str(self.path)!r})"
-        return f"tf.saved_model.load({str(self.path)!r}).serve(x), TF Serving, or keras.layers.TFSMLayer"
+        return f"served = tf.saved_model.load({str(self.path)!r}); served.serve(x) (or TF Serving, keras.layers.TFSMLayer)"
 
 
 def input_meaning(run: Run) -> str:
