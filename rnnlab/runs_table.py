@@ -138,6 +138,15 @@ def run_row(folder: Path, root: Path) -> RunRow:
     return row
 
 
+def safe_row(folder: Path, root: Path) -> RunRow:
+    """A folder someone else wrote (or a crash left) gets a row saying so instead of ending the listing."""
+    try:
+        return run_row(folder, root)
+    except (OSError, ValueError, TypeError, AttributeError, KeyError) as exc:
+        name = folder.relative_to(root).as_posix() if folder != root else folder.name
+        return RunRow(name=name, path=str(folder), status=f"broken: {type(exc).__name__}")
+
+
 def list_runs(root: str | Path = "checkpoints") -> RunTable:
     root = Path(root)
     if not root.is_dir():
@@ -146,7 +155,7 @@ def list_runs(root: str | Path = "checkpoints") -> RunTable:
             "so train a config first or pass the folder that holds your runs"
         )
     folders, skipped = run_folders(root)
-    return RunTable(root, [run_row(f, root) for f in folders], [p.relative_to(root).as_posix() for p in skipped])
+    return RunTable(root, [safe_row(f, root) for f in folders], [p.relative_to(root).as_posix() for p in skipped])
 
 
 def score(metric: str | None, value: float | None, epoch: int | None = None) -> str:

@@ -22,6 +22,9 @@ def root(tiny_runs: dict[str, Path], tmp_path: Path) -> Path:
     shutil.copy(root / "gru_embed" / "config.yaml", root / "half" / "config.yaml")
     shutil.copytree(root / "gru_embed", root / "broken")
     (root / "broken" / "metrics.json").write_text("{not json")
+    (root / "odd").mkdir()
+    (root / "odd" / "config.yaml").write_text("data: [not, a, mapping]\n")
+    (root / "odd" / "metrics.json").write_text("{}")
     (root / "notes").mkdir()
     (root / "notes" / "readme.txt").write_text("not a run")
     return root
@@ -35,7 +38,7 @@ def column(run: Path, name: str) -> list[float]:
 def test_rows_come_from_the_run_files(root: Path) -> None:
     table = list_runs(root)
     rows = {row.name: row for row in table.rows}
-    assert sorted(rows) == ["broken", "gru_embed", "half", "onehot_val"]
+    assert sorted(rows) == ["broken", "gru_embed", "half", "odd", "onehot_val"]
     assert table.skipped == ["notes"]
     val = rows["onehot_val"]
     assert (val.dataset, val.layer, val.encoding, val.epochs, val.status) == ("alphabet", "simple_rnn", "onehot", 3, "trained")
@@ -46,7 +49,7 @@ def test_rows_come_from_the_run_files(root: Path) -> None:
     assert (gru.layer, gru.encoding, gru.epochs, gru.best_metric) == ("gru", "embedding", 2, "accuracy")
     assert gru.test_metric is None and gru.date is not None
     assert rows["half"].status == "untrained" and rows["half"].epochs is None
-    assert rows["broken"].status.startswith("broken")
+    assert rows["broken"].status.startswith("broken") and rows["odd"].status.startswith("broken")
 
 
 def test_test_metric_is_shown_when_the_run_has_a_test_split(root: Path) -> None:
