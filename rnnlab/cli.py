@@ -253,7 +253,7 @@ def runs_command(
 def plot(
     runs: Annotated[list[Path], typer.Argument(help="run folders to compare", autocompletion=complete_runs, show_default=False)],
     metric: Annotated[str, typer.Option(help="history.csv column to plot, e.g. loss, accuracy, val_loss")] = "val_loss",
-    out: Annotated[Path | None, typer.Option(help="PNG to write [default: METRIC.png]", show_default=False)] = None,
+    out: Annotated[Path | None, typer.Option(help="PNG to write; default METRIC.png", show_default=False)] = None,
 ) -> None:
     """Overlay several runs' curves of one metric in one PNG, one line per run."""
     from rnnlab.plots import plot_runs
@@ -267,7 +267,7 @@ def plot(
 def export(
     run: RunArg,
     format_: Annotated[str, typer.Option("--format", help="keras (a .keras file) or saved_model (TF SavedModel folder)")] = "keras",
-    out: Annotated[Path | None, typer.Option(help="where to write [default: RUN/export/model.keras or RUN/export/saved_model]", show_default=False)] = None,
+    out: Annotated[Path | None, typer.Option(help="where to write; default RUN/export/model.keras or RUN/export/saved_model", show_default=False)] = None,
 ) -> None:
     """Write the run's model for a serving stack: a .keras file or a TF SavedModel."""
     from rnnlab.export import export_run
@@ -282,9 +282,9 @@ def export(
 def init(
     name: Annotated[str, typer.Argument(help="experiment name (also the file name)", show_default=False)],
     dataset: Annotated[str, typer.Option(help="dataset to start from", autocompletion=complete_datasets)] = "alphabet",
-    layer: Annotated[str | None, typer.Option(help="simple_rnn, lstm or gru [default: the schema's]", show_default=False)] = None,
-    encoding: Annotated[str | None, typer.Option(help="onehot or embedding [default: the schema's]", show_default=False)] = None,
-    out: Annotated[Path | None, typer.Option(help="file to write [default: configs/NAME.yaml]", show_default=False)] = None,
+    layer: Annotated[str | None, typer.Option(help="simple_rnn, lstm or gru; default: model.layer's default", show_default=False)] = None,
+    encoding: Annotated[str | None, typer.Option(help="onehot or embedding; default: model.encoding's default", show_default=False)] = None,
+    out: Annotated[Path | None, typer.Option(help="file to write; default configs/NAME.yaml", show_default=False)] = None,
     force: Annotated[bool, typer.Option("--force", help="overwrite an existing file")] = False,
 ) -> None:
     """Write a commented starter config: every key with its default and what it means."""
