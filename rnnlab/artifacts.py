@@ -63,6 +63,10 @@ class RunFiles:
         return self.root / "summary.txt"
 
     @property
+    def tensorboard(self) -> Path:
+        return self.root / "tensorboard"
+
+    @property
     def lock(self) -> Path:
         return self.root / ".lock"
 

@@ -240,5 +240,89 @@ def summary(config: ConfigArg, set_: SetOpt = None, as_json: JsonOpt = False) ->
     typer.echo(json.dumps(result.as_dict(), indent=2) if as_json else result.text())
 
 
+def complete_runs(incomplete: str) -> list[str]:
+    """Run folders under checkpoints/ for shell completion (no TensorFlow, no config parsing)."""
+    root = Path("checkpoints")
+    found = sorted(str(p) for p in root.glob("*/config.yaml")) if root.is_dir() else []
+    return [str(Path(p).parent) for p in found if str(Path(p).parent).startswith(incomplete)]
+
+
+def complete_datasets(incomplete: str) -> list[str]:
+    from rnnlab.datasets import DATASETS
+
+    return [name for name in DATASETS if name.startswith(incomplete)]
+
+
+RunArg = Annotated[
+    Path, typer.Argument(help="a run folder (checkpoints/<name>) or its config", autocompletion=complete_runs, show_default=False)
+]
+
+
+@app.command("runs")
+@handled
+def runs_command(
+    root: Annotated[Path, typer.Argument(help="folder holding run folders")] = Path("checkpoints"),
+    as_json: JsonOpt = False,
+) -> None:
+    """Every run under ROOT in one table: dataset, layer, encoding, epochs, best and test metric, wall time, date."""
+    from rich.console import Console
+
+    from rnnlab.runs_table import list_runs, rich_table
+
+    table = list_runs(root)
+    if as_json:
+        typer.echo(json.dumps(table.as_dict(), indent=2))
+        return
+    Console(width=None if sys.stdout.isatty() else 200).print(rich_table(table))
+    if not table.rows:
+        typer.echo(f"No runs under {root} yet; make one with `rnnlab train CONFIG`.", err=True)
+
+
+@app.command()
+@handled
+def plot(
+    runs: Annotated[list[Path], typer.Argument(help="run folders to compare", autocompletion=complete_runs, show_default=False)],
+    metric: Annotated[str, typer.Option(help="history.csv column to plot, e.g. loss, accuracy, val_loss")] = "val_loss",
+    out: Annotated[Path | None, typer.Option(help="PNG to write; default METRIC.png", show_default=False)] = None,
+) -> None:
+    """Overlay several runs' curves of one metric in one PNG, one line per run."""
+    from rnnlab.plots import plot_runs
+
+    overlay = plot_runs(runs, metric, out)
+    typer.echo(f"Wrote {overlay.path}: {overlay.metric} of {', '.join(c.label for c in overlay.curves)}")
+
+
+@app.command()
+@handled
+def export(
+    run: RunArg,
+    format_: Annotated[str, typer.Option("--format", help="keras (a .keras file) or saved_model (TF SavedModel folder)")] = "keras",
+    out: Annotated[Path | None, typer.Option(help="where to write; default RUN/export/model.keras or RUN/export/saved_model", show_default=False)] = None,
+) -> None:
+    """Write the run's model for a serving stack: a .keras file or a TF SavedModel."""
+    from rnnlab.export import export_run
+
+    exported = export_run(run, format_, out)
+    typer.echo(f"Exported {exported.path} ({exported.format}); input {exported.describe_input()}")
+    typer.echo(f"Load it with {exported.how_to_load()}")
+
+
+@app.command()
+@handled
+def init(
+    name: Annotated[str, typer.Argument(help="experiment name (also the file name)", show_default=False)],
+    dataset: Annotated[str, typer.Option(help="dataset to start from", autocompletion=complete_datasets)] = "alphabet",
+    layer: Annotated[str | None, typer.Option(help="simple_rnn, lstm or gru; default: model.layer's default", show_default=False)] = None,
+    encoding: Annotated[str | None, typer.Option(help="onehot or embedding; default: model.encoding's default", show_default=False)] = None,
+    out: Annotated[Path | None, typer.Option(help="file to write; default configs/NAME.yaml", show_default=False)] = None,
+    force: Annotated[bool, typer.Option("--force", help="overwrite an existing file")] = False,
+) -> None:
+    """Write a commented starter config: every key with its default and what it means."""
+    from rnnlab.init_config import write_starter
+
+    path = write_starter(name, dataset, layer, encoding, out, force)
+    typer.echo(f"Wrote {path}; check it with `rnnlab config {path}`, train with `rnnlab train {path}`")
+
+
 def main() -> None:
     app()

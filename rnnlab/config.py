@@ -73,6 +73,8 @@ class Training(Section):
     validation_split: float = Field(0.0, ge=0.0, lt=1.0, description="fraction of training data held out for validation")
     early_stopping: EarlyStopping | None = Field(None, description="EarlyStopping settings, or off")
     checkpoint: Checkpoint = Field(default_factory=Checkpoint, description="ModelCheckpoint settings")
+    tensorboard: bool = Field(False, description="write TensorBoard logs into the run folder (tensorboard/)")
+    tensorboard_histogram_freq: int = Field(0, ge=0, description="with tensorboard: weight histograms every N epochs; 0 = off")
 
     @field_validator("early_stopping", mode="before")
     @classmethod

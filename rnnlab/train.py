@@ -7,6 +7,7 @@ more epochs (the lesson's "load the checkpoint if it exists"); ``fresh=True`` st
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import logging
 import math
 import os
@@ -24,7 +25,7 @@ from rnnlab.artifacts import RunFiles, plot_curves, read_history, read_json, wei
 from rnnlab.config import Config, dump_config
 from rnnlab.datasets import module
 from rnnlab.datasets.base import Prepared, Split, TaskSpec, one_hot
-from rnnlab.errors import Interrupted, RnnlabError, RunError
+from rnnlab.errors import ConfigError, Interrupted, RnnlabError, RunError
 from rnnlab.faults import stop_requests
 from rnnlab.runs import backup_exists, check_same_model, load_saved_model
 from rnnlab.model import build_model, loss_and_metrics
@@ -148,6 +149,7 @@ def load_or_build(config: Config, data: Prepared, files: RunFiles, fresh: bool) 
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
     shutil.rmtree(files.backup, ignore_errors=True)
+    shutil.rmtree(files.tensorboard, ignore_errors=True)
     return compile_model(build_model(config.model, data.spec), config, data.spec), 0
 
 
@@ -169,6 +171,8 @@ def callbacks(config: Config, files: RunFiles, has_validation: bool, appending: 
         k.callbacks.CSVLogger(str(files.history), append=appending),
         k.callbacks.TerminateOnNaN(),
     ]
+    if t.tensorboard:
+        chosen.append(k.callbacks.TensorBoard(str(files.tensorboard), histogram_freq=t.tensorboard_histogram_freq))
     if t.early_stopping is not None:
         es = t.early_stopping
         es_monitor = resolve_monitor(es.monitor, has_validation)
@@ -182,6 +186,15 @@ def callbacks(config: Config, files: RunFiles, has_validation: bool, appending: 
             )
         )
     return chosen
+
+
+def check_tensorboard(config: Config) -> None:
+    """Keras writes event files only through the tensorboard package; say so before any file is touched."""
+    if config.training.tensorboard and importlib.util.find_spec("tensorboard") is None:
+        raise ConfigError(
+            "training.tensorboard is true but the tensorboard package is not installed; "
+            "`pip install tensorboard` or set training.tensorboard: false"
+        )
 
 
 def summarise_history(history: dict[str, list[float]], monitor: str) -> dict[str, Any]:
@@ -216,6 +229,7 @@ def evaluate_split(model: Any, split: Split, config: Config, spec: TaskSpec) -> 
 
 
 def train(config: Config, *, fresh: bool = False, verbose: int | str = "auto") -> TrainResult:
+    check_tensorboard(config)
     files = RunFiles(config.run_dir)
     created = [folder for folder in (files.root, *files.root.parents) if not folder.exists()]
     prepare_run_dir(files)
@@ -314,6 +328,8 @@ def _train_locked(config: Config, files: RunFiles, *, fresh: bool, verbose: int 
     plot_curves(history, files.curves, title=f"{config.name}: {config.model.layer} on {config.data.dataset}")
     fileio.write_json(files.metrics, metrics)
     shutil.rmtree(files.backup, ignore_errors=True)
+    if config.training.tensorboard:
+        messages.append(f"TensorBoard logs: tensorboard --logdir {files.tensorboard}")
     return TrainResult(files.root, metrics, initial_epoch, messages)
 
 

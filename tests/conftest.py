@@ -44,3 +44,21 @@ def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
         return runner.invoke(app, list(args), input=input)
 
     return invoke
+
+
+@pytest.fixture(scope="session")
+def tiny_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Two small trained alphabet runs under one checkpoints/ folder (SimpleRNN with validation, GRU without)."""
+    from rnnlab.config import load_config
+    from rnnlab.train import train
+
+    folder = tmp_path_factory.mktemp("tiny_runs")
+    plans = {
+        "onehot_val": ("alphabet_onehot", {"epochs": 3, "validation_split": 0.4}, {}),
+        "gru_embed": ("alphabet_embedding", {"epochs": 2}, {"layer": "gru"}),
+    }
+    runs = {}
+    for name, (shipped, training, model) in plans.items():
+        path = shipped_config(shipped, folder, experiment={"name": name}, training=training, model=model)
+        runs[name] = train(load_config(path), verbose=0).run_dir
+    return runs

@@ -33,7 +33,9 @@ print("TF_LOADED" if "tensorflow" in sys.modules or "keras" in sys.modules else 
 """
 
 
-@pytest.mark.parametrize("args", [["--help"], ["train", "--help"], ["predict", "--help"]])
+@pytest.mark.parametrize(
+    "args", [["--help"], ["train", "--help"], ["predict", "--help"], ["runs", "--help"], ["init", "--help"]]
+)
 def test_help_does_not_import_tensorflow(tmp_path: Path, args: list[str]) -> None:
     out = subprocess.run([sys.executable, "-c", HELP_PROBE, *args], cwd=tmp_path, capture_output=True, text=True,
                          env={**os.environ, "PYTHONPATH": str(PROJECT)}, timeout=60)
@@ -115,3 +117,27 @@ def test_stdin_loop_reports_a_bad_line_and_goes_on(cli, tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert result.stdout.splitlines()[0].startswith("a -> ") and result.stdout.splitlines()[1].startswith("b -> ")
     assert "'z' not in this run's letters" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [("rnnlab ex", "export"), ("rnnlab plot checkpoints/", "checkpoints/demo"), ("rnnlab init x --dataset a", "alphabet")],
+)
+def test_shell_completion_answers_without_tensorflow(tmp_path: Path, words: str, expected: str) -> None:
+    """What the shell runs on <TAB> once `rnnlab --install-completion` is set up."""
+    (tmp_path / "checkpoints" / "demo").mkdir(parents=True)
+    (tmp_path / "checkpoints" / "demo" / "config.yaml").write_text("data: {dataset: alphabet}\n")
+    (tmp_path / "checkpoints" / "junk").mkdir()
+    env = {**os.environ, "PYTHONPATH": str(PROJECT), "_RNNLAB_COMPLETE": "complete_zsh", "_TYPER_COMPLETE_ARGS": words}
+    out = subprocess.run([sys.executable, "-c", HELP_PROBE], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=60)
+    *answer, verdict = out.stdout.splitlines()
+    assert expected in "\n".join(answer) and "junk" not in "\n".join(answer), out.stdout + out.stderr
+    assert verdict == "TF_ABSENT"
+
+
+def test_runs_plot_and_init_do_not_import_tensorflow(tiny_runs: dict[str, Path], tmp_path: Path) -> None:
+    run = str(tiny_runs["onehot_val"])
+    for args in (["runs", str(Path(run).parent)], ["plot", run, "--metric", "loss"], ["init", "demo"]):
+        out = subprocess.run([sys.executable, "-c", HELP_PROBE, *args], cwd=tmp_path, capture_output=True, text=True,
+                             env={**os.environ, "PYTHONPATH": str(PROJECT)}, timeout=60)
+        assert out.stdout.rstrip().endswith("TF_ABSENT"), out.stdout + out.stderr

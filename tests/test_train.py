@@ -115,3 +115,35 @@ def test_validation_split_drives_monitor_and_early_stopping(tmp_path: Path) -> N
     assert metrics["monitor"] == "val_loss" and metrics["validation_samples"] == 2
     assert "val_loss" in metrics["final"]
     assert metrics["epochs"] <= 40
+
+
+def summary_plugins(folder: Path) -> dict[str, set[str]]:
+    """Tag → TensorBoard plugin for every summary in the event files under ``folder``."""
+    tf = __import__("rnnlab.runtime", fromlist=["tensorflow"]).tensorflow()
+    plugins: dict[str, set[str]] = {}
+    for events in folder.rglob("events.out.tfevents.*"):
+        for record in tf.data.TFRecordDataset(str(events)):
+            for value in tf.compat.v1.Event.FromString(record.numpy()).summary.value:
+                plugins.setdefault(value.metadata.plugin_data.plugin_name, set()).add(value.tag)
+    return plugins
+
+
+def test_tensorboard_logs_land_in_the_run_folder(cli, tmp_path: Path) -> None:
+    config = shipped_config(
+        "alphabet_onehot", tmp_path, training={"epochs": 2, "validation_split": 0.4, "tensorboard": True}
+    )
+    result = cli("train", str(config))
+    assert result.exit_code == 0, result.output
+    logs = tmp_path / "checkpoints" / "alphabet_onehot" / "tensorboard"
+    assert f"TensorBoard logs: tensorboard --logdir {logs}" in result.stderr
+    assert list((logs / "train").glob("events.out.tfevents.*")) and list((logs / "validation").glob("events.out.tfevents.*"))
+    plugins = summary_plugins(logs)
+    assert "epoch_loss" in plugins["scalars"] and "histograms" not in plugins
+    with_histograms = shipped_config(
+        "alphabet_onehot", tmp_path, training={"epochs": 1, "tensorboard": True, "tensorboard_histogram_freq": 1}
+    )
+    assert cli("train", str(with_histograms), "--fresh").exit_code == 0
+    assert "histograms" in summary_plugins(logs)
+    plain = shipped_config("alphabet_onehot", tmp_path, training={"epochs": 1, "tensorboard": False})
+    trained = cli("train", str(plain), "--fresh")
+    assert "tensorboard" not in trained.stderr.lower() and not logs.exists(), "--fresh clears old logs"

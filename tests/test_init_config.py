@@ -1,0 +1,79 @@
+"""`rnnlab init`: a commented starter config, built from the schema, that `rnnlab config` accepts."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from rnnlab.config import Config, Training, load_config
+from rnnlab.datasets import DATASETS, module
+from rnnlab.init_config import starter_config
+
+
+@pytest.mark.parametrize("dataset", list(DATASETS))
+def test_every_dataset_starter_validates_with_its_defaults(cli, tmp_path: Path, dataset: str) -> None:
+    made = cli("init", "starter", "--dataset", dataset)
+    assert made.exit_code == 0, made.output
+    path = tmp_path / "configs" / "starter.yaml"
+    shown = cli("config", str(path))
+    assert shown.exit_code == 0, shown.output
+    resolved = yaml.safe_load(shown.stdout)
+    assert resolved["data"] == module(dataset).Options().model_dump(mode="json")
+    defaults = Config.model_validate({"data": {"dataset": dataset}, "experiment": {"name": "starter"}})
+    assert resolved == defaults.model_dump(mode="json")
+
+
+def test_each_key_carries_its_default_and_description() -> None:
+    text = starter_config("demo", layer="lstm", encoding="embedding")
+    for key, info in Training.model_fields.items():
+        if key in ("early_stopping", "checkpoint"):
+            continue
+        default = yaml.safe_dump(info.default, default_flow_style=True).removesuffix("\n...\n").strip()
+        assert re.search(rf"^  {key}: {re.escape(default)} +# {re.escape(info.description)}", text, flags=re.M), key
+    assert re.search(r"^  layer: lstm +# .*\(one of: simple_rnn, lstm, gru\)", text, flags=re.M)
+    assert re.search(r"^  encoding: embedding ", text, flags=re.M)
+
+
+def test_commented_early_stopping_block_turns_on_when_uncommented(tmp_path: Path) -> None:
+    text = starter_config("demo")
+    text = text.replace("early_stopping: null", "early_stopping:")
+    text = re.sub(r"^(\s+)# (\w+:)", r"\1\2", text, flags=re.M)
+    path = tmp_path / "demo.yaml"
+    path.write_text(text)
+    stopping = load_config(path).training.early_stopping
+    assert stopping is not None and stopping.patience == 10 and stopping.monitor == "auto"
+
+
+def test_existing_file_is_kept_unless_forced(cli, tmp_path: Path) -> None:
+    target = tmp_path / "mine.yaml"
+    target.write_text("# my own experiment\n")
+    refused = cli("init", "x", "--out", str(target))
+    assert refused.exit_code == 2
+    assert refused.stderr.strip() == f"error: {target}: already exists; pass --force to overwrite it or choose another --out"
+    assert target.read_text() == "# my own experiment\n"
+    forced = cli("init", "x", "--out", str(target), "--layer", "gru", "--force")
+    assert forced.exit_code == 0, forced.output
+    assert load_config(target).model.layer == "gru"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--layer", "lstmm"], "model.layer: 'lstmm' is not allowed; did you mean 'lstm'?"),
+        (["--dataset", "alfabet"], "unknown dataset 'alfabet'; did you mean 'alphabet'?"),
+        (["--out", "x.txt"], "configs are .yaml files"),
+    ],
+)
+def test_bad_choices_are_one_line_and_write_nothing(cli, tmp_path: Path, args: list[str], expected: str) -> None:
+    result = cli("init", "x", *args)
+    assert result.exit_code == 2
+    assert expected in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "configs").exists() and not (tmp_path / "x.txt").exists()
+
+
+def test_bad_name_is_refused(cli) -> None:
+    result = cli("init", "../escape")
+    assert result.exit_code == 2 and "must be a plain folder name" in result.stderr
