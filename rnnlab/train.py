@@ -27,6 +27,7 @@ from rnnlab.datasets.base import Prepared, Split, TaskSpec, one_hot
 from rnnlab.errors import RunError
 from rnnlab.runs import check_same_model
 from rnnlab.model import build_model, loss_and_metrics
+from rnnlab.numpy_rnn import save_weights
 from rnnlab.runtime import keras
 from rnnlab.summary import summarize
 
@@ -274,6 +275,7 @@ def _train_locked(config: Config, files: RunFiles, *, fresh: bool, verbose: int 
         )
 
     fileio.write_with(files.model, model.save)
+    fileio.write_with(files.numpy_weights, lambda tmp: save_weights(model, tmp))
     fileio.write_text(files.weights_dump, weights_dump(trainable_variables(model)))
     fileio.write_text(files.summary, summarize(model).text())
     plot_curves(history, files.curves, title=f"{config.name}: {config.model.layer} on {config.data.dataset}")
