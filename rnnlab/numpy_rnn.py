@@ -99,7 +99,7 @@ class Recurrent:
         self.go_backwards = bool(cfg.get("go_backwards", False))
         if cfg.get("return_state") or cfg.get("stateful"):
             raise Unsupported(f"{layer.kind} with return_state/stateful")
-        self.phi = activation(cfg.get("activation"))
+        self.phi = activation(cfg.get("activation", "tanh"))
         self.sigma = activation(cfg.get("recurrent_activation", "sigmoid"))
         weights = as_float(layer.weights)
         self.kernel, self.recurrent = weights[0], weights[1]
