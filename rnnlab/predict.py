@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -84,10 +85,21 @@ class Answerer:
     def answer(self, texts: list[str], params: dict[str, Any] | None = None) -> list[Prediction]:
         if not texts:
             return []
-        return self.dataset.predict(self.run.config.data, self.run.state, self._lazy_model, texts, params or {})
+        return self.dataset.predict(self.run.config.data, self.run.state, LazyPredictor(self.model), texts, params or {})
 
-    def _lazy_model(self, x: np.ndarray) -> np.ndarray:
-        return self.model()(x)
+
+class LazyPredictor:
+    """Loads the model on first use, so a bad input is refused before any weights are read; other
+    attributes (``step``, ``initial_state`` of the NumPy engine) pass through to the loaded model."""
+
+    def __init__(self, load: Callable[[], Predictor]) -> None:
+        self._load = load
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self._load()(x)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._load(), name)
 
 
 def open_answerer(target: str | Path, overrides: tuple[str, ...] = ()) -> Answerer:

@@ -17,7 +17,8 @@ import numpy as np
 from rnnlab.config import ModelConfig
 from rnnlab.datasets.base import TaskSpec
 from rnnlab.model import build_model
-from rnnlab.numpy_rnn import LayerWeights, Network, keras_layers, load_network
+from rnnlab.errors import RunError
+from rnnlab.numpy_rnn import LayerWeights, Network, Unsupported, keras_layers, load_network
 from rnnlab.runtime import keras
 
 DEFAULT_TOLERANCE = 1e-4
@@ -207,7 +208,13 @@ def run_check(run_dir: Path, seed: int, tolerance: float) -> Check:
     run = open_run(run_dir)
     model = load_keras_model(run)
     exported = run.files.numpy_weights.is_file()
-    engine = load_network(run.files.numpy_weights) if exported else Network(keras_layers(model))
+    try:
+        engine = load_network(run.files.numpy_weights) if exported else Network(keras_layers(model))
+    except Unsupported as exc:
+        raise RunError(
+            f"{run.files.root}: the NumPy reference does not implement {exc}; verify covers SimpleRNN, LSTM, GRU, "
+            "Embedding (without mask_zero), Dense and Bidirectional"
+        ) from None
     x = model_batch(run.spec, run.config.model.encoding, np.random.default_rng(seed))
     source = run.files.numpy_weights.name if exported else f"{run.files.model.name}'s weights"
     title = f"{run.files.root}: Keras {run.files.model.name} vs NumPy from {source} (random batch, seed {seed})"

@@ -16,7 +16,7 @@ from rnnlab.datasets import alphabet
 from rnnlab.datasets.base import Predictor, TaskSpec
 from rnnlab.model import build_model
 from rnnlab.numpy_rnn import LayerWeights, Network, Unsupported, keras_layers, load_network, save_weights
-from rnnlab.predict import Answerer, keras_predictor, numpy_predictor
+from rnnlab.predict import Answerer, LazyPredictor, keras_predictor, numpy_predictor
 from rnnlab.runs import open_run
 from rnnlab.runtime import keras
 from rnnlab.train import train
@@ -143,3 +143,14 @@ def test_stale_weights_file_falls_back_to_keras(shipped_runs: dict[str, Path]) -
         assert answerer.backend == "keras"
     finally:
         os.utime(run.files.numpy_weights)
+
+
+def test_datasets_can_step_the_numpy_engine(shipped_runs: dict[str, Path]) -> None:
+    """What character-by-character generation uses: the model handed to a dataset exposes ``step``."""
+    model = LazyPredictor(Answerer(open_run(shipped_runs["hello_embedding"])).model)
+    ids = np.array([[1, 0, 2, 2, 3]])
+    state, stepped = model.initial_state(1), []
+    for t in range(ids.shape[1]):
+        state, out = model.step(state, ids[:, t])
+        stepped.append(out)
+    np.testing.assert_allclose(np.stack(stepped, axis=1), model(ids), atol=1e-12)
