@@ -119,17 +119,20 @@ def test_numpy_predict_equals_keras_predict(shipped_runs: dict[str, Path], name:
 
 
 PROBE = """
-import sys
-from rnnlab.predict import open_answerer
-print(open_answerer(sys.argv[1]).answer(["c"])[0].line)
+import runpy, sys
+sys.argv = ["rnnlab", "predict", sys.argv[1], "--prefix", "c"]
+try:
+    runpy.run_module("rnnlab", run_name="__main__")
+except SystemExit:
+    pass
 print("TF_LOADED" if "tensorflow" in sys.modules or "keras" in sys.modules else "TF_ABSENT")
 """
 
 
-def test_alphabet_predict_does_not_import_tensorflow(shipped_runs: dict[str, Path]) -> None:
-    run_dir = shipped_runs["alphabet_onehot"]
+def test_alphabet_predict_command_does_not_import_tensorflow(shipped_runs: dict[str, Path]) -> None:
     env = {**os.environ, "PYTHONPATH": str(PROJECT)}
-    out = subprocess.run([sys.executable, "-c", PROBE, str(run_dir)], capture_output=True, text=True, env=env, timeout=60)
+    out = subprocess.run([sys.executable, "-c", PROBE, str(shipped_runs["alphabet_onehot"])], capture_output=True,
+                         text=True, env=env, timeout=60)
     assert out.stdout.splitlines()[0].startswith("c -> "), out.stderr
     assert out.stdout.splitlines()[-1] == "TF_ABSENT"
 
