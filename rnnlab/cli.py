@@ -15,10 +15,34 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from typer.core import TyperGroup
 
 from rnnlab.runtime import DEBUG_ENV, debug_enabled
 
+
+class OneLineUsageErrors(TyperGroup):
+    """Click's usage errors (unknown option, missing argument, bad --length) as one ``error:``
+    line with exit code 2, like every other bad input, instead of a usage block and a box."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except typer.TyperException as exc:
+            message = exc.format_message().rstrip(".")
+            if message:
+                where = exc.ctx.command_path if getattr(exc, "ctx", None) else "rnnlab"
+                typer.echo(f"error: {message}{' ' if message.endswith('?') else '; '}see `{where} --help`", err=True)
+            sys.exit(getattr(exc, "exit_code", 2))
+        except typer.Abort:
+            typer.echo("error: aborted", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
 app = typer.Typer(
+    cls=OneLineUsageErrors,
     help="Train and study recurrent networks (SimpleRNN, LSTM, GRU) from a YAML config.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -53,7 +77,7 @@ def handled(command: F) -> F:
         except RnnlabError as exc:
             if debug_enabled():
                 raise
-            fail(str(exc))
+            fail(str(exc), code=getattr(exc, "exit_code", 2))
         except KeyboardInterrupt:
             if debug_enabled():
                 raise
@@ -103,6 +127,8 @@ def train(
     for message in result.messages[result.continued_from > 0 :]:
         typer.echo(message, err=True)
     typer.echo(render_metrics(result.run_dir, result.metrics))
+    if "stopped_on_nan_at_epoch" in result.metrics:
+        raise typer.Exit(2)
 
 
 def render_metrics(run_dir: Path, metrics: dict[str, Any]) -> str:
@@ -128,8 +154,12 @@ def read_inputs(prefix: list[str] | None, input_file: Path | None) -> list[str] 
 
         try:
             text = input_file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise DataError(f"--input-file {input_file}: cannot read it as UTF-8 text ({exc})") from None
+        except FileNotFoundError:
+            raise DataError(f"--input-file {input_file}: file not found; give a text file with one input per line") from None
+        except UnicodeDecodeError as exc:
+            raise DataError(f"--input-file {input_file}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+        except OSError as exc:
+            raise DataError(f"--input-file {input_file}: cannot read it ({exc.strerror or exc}); give a readable text file") from None
         return [line for line in text.splitlines() if line.strip()]
     return None
 

@@ -28,7 +28,7 @@ class Section(BaseModel):
 
 class Experiment(Section):
     name: str | None = Field(None, description="run folder name under output_root; defaults to the config file's stem")
-    seed: int = Field(42, ge=0, description="seeds Python, NumPy and TensorFlow: same seed, same metrics")
+    seed: int = Field(42, ge=0, le=2**32 - 1, description="seeds Python, NumPy and TensorFlow: same seed, same metrics")
     output_root: str = Field("checkpoints", description="where run folders are created (relative to the working directory)")
 
     @field_validator("name")
@@ -129,6 +129,8 @@ def apply_override(raw: dict[str, Any], path: list[str], value: Any, expression:
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a folder, not a config file; pass a .yaml file, e.g. configs/alphabet_onehot.yaml")
     if not path.is_file():
         hint = "" if path.suffix in (".yaml", ".yml") else " (configs are .yaml files, e.g. configs/alphabet_onehot.yaml)"
         raise ConfigError(f"{path}: config file not found{hint}")
@@ -136,8 +138,12 @@ def read_yaml(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); save the file as UTF-8") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config ({exc.strerror or exc}); check its permissions") from exc
     try:
         raw = yaml.safe_load(text)
+    except yaml.constructor.ConstructorError as exc:
+        raise ConfigError(f"{path}: {_yaml_problem(exc)}; configs are plain YAML data, remove the tag") from exc
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: YAML syntax error {_yaml_problem(exc)}; fix the indentation or quoting there") from exc
     if raw is None:

@@ -18,3 +18,9 @@ class DataError(RnnlabError):
 
 class RunError(RnnlabError):
     """A run folder is missing, locked, or does not match the config."""
+
+
+class Interrupted(RunError):
+    """Training was stopped by Ctrl-C or SIGTERM; the message says how to resume."""
+
+    exit_code = 130

@@ -10,24 +10,34 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from rnnlab.errors import RunError
+
 
 @contextlib.contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
     """Yield a temporary sibling of ``target`` (same suffix, so Keras accepts it) and rename it
-    over ``target`` only if the block succeeds."""
+    over ``target`` only if the block succeeds. A failed write (disk full, no permission) becomes
+    one ``RunError`` line; the previous ``target``, if any, is left as it was."""
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    suffix = "".join(target.suffixes) or ".tmp"
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name.split('.')[0]}-", suffix=suffix, dir=target.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    tmp: Path | None = None
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        suffix = "".join(target.suffixes) or ".tmp"
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name.split('.')[0]}-", suffix=suffix, dir=target.parent)
+        os.close(fd)
+        tmp = Path(tmp_name)
         yield tmp
         os.chmod(tmp, 0o666 & ~current_umask())
         os.replace(tmp, target)
+    except OSError as exc:
+        raise RunError(
+            f"{target}: cannot write it ({exc.strerror or exc}); free some disk space or choose a writable "
+            "experiment.output_root, then run the command again (the previous file is unchanged)"
+        ) from exc
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+        if tmp is not None:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
 
 
 def current_umask() -> int:

@@ -10,18 +10,13 @@ import numpy as np
 
 from rnnlab.datasets import module
 from rnnlab.datasets.base import Prediction, Predictor
-from rnnlab.errors import RunError
 from rnnlab.numpy_rnn import Network, State, Unsupported, load_network
-from rnnlab.runs import Run, open_run
-from rnnlab.runtime import keras
+from rnnlab.runs import Run, load_saved_model, open_run
 from rnnlab.train import model_inputs
 
 
 def load_keras_model(run: Run) -> Any:
-    try:
-        return keras().saving.load_model(run.files.model, safe_mode=True)
-    except (OSError, ValueError) as exc:
-        raise RunError(f"{run.files.model}: cannot load the saved model ({exc}); retrain with --fresh") from None
+    return load_saved_model(run.files)
 
 
 def keras_predictor(run: Run) -> Predictor:

@@ -24,8 +24,9 @@ from rnnlab.artifacts import RunFiles, plot_curves, read_history, read_json, wei
 from rnnlab.config import Config, dump_config
 from rnnlab.datasets import module
 from rnnlab.datasets.base import Prepared, Split, TaskSpec, one_hot
-from rnnlab.errors import RunError
-from rnnlab.runs import check_same_model
+from rnnlab.errors import Interrupted, RnnlabError, RunError
+from rnnlab.faults import stop_requests
+from rnnlab.runs import backup_exists, check_same_model, load_saved_model
 from rnnlab.model import build_model, loss_and_metrics
 from rnnlab.numpy_rnn import save_weights
 from rnnlab.runtime import keras
@@ -136,12 +137,14 @@ def completed_epochs(files: RunFiles) -> int:
 
 def load_or_build(config: Config, data: Prepared, files: RunFiles, fresh: bool) -> tuple[Any, int]:
     """The model to fit and the epoch it starts at."""
-    k = keras()
     if not fresh and files.model.is_file() and files.config.is_file():
         check_same_model(files, config, data.state)
-        model = k.saving.load_model(files.model, safe_mode=True)
+        model = load_saved_model(files)
         model.optimizer.learning_rate.assign(config.training.learning_rate)
         return model, completed_epochs(files)
+    if not fresh and backup_exists(files) and files.config.is_file():
+        check_same_model(files, config, data.state)
+        return compile_model(build_model(config.model, data.spec), config, data.spec), 0
     for path in files.outputs():
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
@@ -153,13 +156,16 @@ def callbacks(config: Config, files: RunFiles, has_validation: bool, appending: 
     k = keras()
     t = config.training
     monitor = resolve_monitor(t.checkpoint.monitor, has_validation)
+    from rnnlab.callbacks import AtomicModelCheckpoint, best_so_far
+
     chosen = [
-        k.callbacks.ModelCheckpoint(
+        AtomicModelCheckpoint(
             files.best_weights,
             monitor=monitor,
             mode=monitor_mode(monitor),
             save_best_only=True,
             save_weights_only=True,
+            initial_value_threshold=best_so_far(files.history, monitor, monitor_mode(monitor)) if appending else None,
         ),
         k.callbacks.CSVLogger(str(files.history), append=appending),
         k.callbacks.TerminateOnNaN(),
@@ -212,9 +218,23 @@ def evaluate_split(model: Any, split: Split, config: Config, spec: TaskSpec) -> 
 
 def train(config: Config, *, fresh: bool = False, verbose: int | str = "auto") -> TrainResult:
     files = RunFiles(config.run_dir)
+    created = [folder for folder in (files.root, *files.root.parents) if not folder.exists()]
     prepare_run_dir(files)
-    with run_lock(files):
-        return _train_locked(config, files, fresh=fresh, verbose=verbose)
+    try:
+        with run_lock(files):
+            return _train_locked(config, files, fresh=fresh, verbose=verbose)
+    except RnnlabError:
+        remove_empty(created)
+        raise
+
+
+def remove_empty(folders: list[Path]) -> None:
+    """Undo the folders a failed ``train`` created, deepest first, as long as they are empty."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
 
 
 def _train_locked(config: Config, files: RunFiles, *, fresh: bool, verbose: int | str) -> TrainResult:
@@ -222,7 +242,15 @@ def _train_locked(config: Config, files: RunFiles, *, fresh: bool, verbose: int 
     dataset = module(config.data.dataset)
     data = dataset.load(config.data, seed=config.experiment.seed, validation_split=config.training.validation_split)
     model, initial_epoch = load_or_build(config, data, files, fresh)
+    from rnnlab.callbacks import fault_callbacks, resume_epoch
+
+    resumed_at = resume_epoch(files, initial_epoch)
     messages = []
+    if resumed_at > initial_epoch:
+        log.info(
+            f"Resuming interrupted run '{config.name}' at epoch {resumed_at} of {initial_epoch + config.training.epochs} "
+            f"(backup in {files.backup}); pass --fresh to start over."
+        )
     if initial_epoch:
         messages.append(
             f"Continuing run '{config.name}' from epoch {initial_epoch} ({files.model}); pass --fresh to start over."
@@ -237,17 +265,19 @@ def _train_locked(config: Config, files: RunFiles, *, fresh: bool, verbose: int 
     if data.validation is not None:
         validation = (model_inputs(data.validation.x, spec, encoding), data.validation.y)
     started = time.perf_counter()
-    fit = model.fit(
-        model_inputs(data.train.x, spec, encoding),
-        data.train.y,
-        batch_size=config.training.batch_size,
-        epochs=initial_epoch + config.training.epochs,
-        initial_epoch=initial_epoch,
-        validation_data=validation,
-        callbacks=callbacks(config, files, validation is not None, appending=initial_epoch > 0),
-        shuffle=True,
-        verbose=verbose,
-    )
+    with stop_requests() as stop, interrupted_as_error(config, files):
+        fit = model.fit(
+            model_inputs(data.train.x, spec, encoding),
+            data.train.y,
+            batch_size=config.training.batch_size,
+            epochs=initial_epoch + config.training.epochs,
+            initial_epoch=initial_epoch,
+            validation_data=validation,
+            callbacks=callbacks(config, files, validation is not None, appending=resumed_at > 0)
+            + fault_callbacks(config, files, stop),
+            shuffle=True,
+            verbose=verbose,
+        )
     wall = time.perf_counter() - started
     epochs_now = len(fit.history.get("loss", []))
 
@@ -259,6 +289,7 @@ def _train_locked(config: Config, files: RunFiles, *, fresh: bool, verbose: int 
         {
             "epochs_this_run": epochs_now,
             "continued_from_epoch": initial_epoch,
+            "resumed_at_epoch": resumed_at,
             "wall_time_s": round(wall + previous.get("wall_time_s", 0.0), 3),
             "seconds_per_epoch": round(wall / max(1, epochs_now), 4),
             "train_samples": len(data.train),
@@ -268,10 +299,14 @@ def _train_locked(config: Config, files: RunFiles, *, fresh: bool, verbose: int 
     if data.test is not None:
         metrics.update(evaluate_split(model, data.test, config, spec))
     if any(not math.isfinite(v) for v in fit.history.get("loss", [])):
-        metrics["stopped_on_nan_at_epoch"] = initial_epoch + epochs_now
+        nan_epoch = resumed_at + epochs_now
+        metrics["stopped_on_nan_at_epoch"] = nan_epoch
+        if files.best_weights.is_file():
+            model.load_weights(files.best_weights)
         messages.append(
-            f"Loss became NaN/Inf at epoch {initial_epoch + epochs_now}; kept the best checkpoint "
-            f"({files.best_weights}). Try training.clipnorm or a lower training.learning_rate."
+            f"Loss became NaN/Inf at epoch {nan_epoch}; training stopped and model.keras holds the best "
+            f"checkpoint so far ({files.best_weights}, epoch {metrics.get('best_epoch')}). "
+            "Set training.clipnorm (e.g. 1.0) or lower training.learning_rate."
         )
 
     fileio.write_with(files.model, model.save)
@@ -280,4 +315,23 @@ def _train_locked(config: Config, files: RunFiles, *, fresh: bool, verbose: int 
     fileio.write_text(files.summary, summarize(model).text())
     plot_curves(history, files.curves, title=f"{config.name}: {config.model.layer} on {config.data.dataset}")
     fileio.write_json(files.metrics, metrics)
+    shutil.rmtree(files.backup, ignore_errors=True)
     return TrainResult(files.root, metrics, initial_epoch, messages)
+
+
+@contextlib.contextmanager
+def interrupted_as_error(config: Config, files: RunFiles) -> Iterator[None]:
+    """Ctrl-C/SIGTERM → one ``Interrupted`` line saying what was saved and how to resume."""
+    from rnnlab.callbacks import StoppedAfterEpoch, backup_epoch
+
+    try:
+        yield
+    except (StoppedAfterEpoch, KeyboardInterrupt):
+        saved = backup_epoch(files.backup)
+        raise Interrupted(
+            f"training of '{config.name}' interrupted; epochs 1-{saved} are saved in {files.backup} "
+            f"(run `rnnlab train` on the same config to resume where it stopped, or pass --fresh to start over)"
+            if saved
+            else f"training of '{config.name}' interrupted before the first epoch ended; nothing to resume, "
+            "run `rnnlab train` again to start over"
+        ) from None

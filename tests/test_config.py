@@ -113,3 +113,44 @@ def test_empty_missing_and_non_mapping_files(tmp_path: Path) -> None:
     listing.write_text("- a\n- b\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="expected a mapping"):
         load_config(listing)
+
+
+# Property: whatever YAML or --set a user writes, the loader accepts it or raises ConfigError.
+import yaml  # noqa: E402
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+TEXT = st.characters(blacklist_categories=("Cs",))
+
+KEYS = ["experiment", "data", "model", "training", "dataset", "alphabet", "letters", "window", "units", "layer",
+        "encoding", "learning_rate", "epochs", "early_stopping", "checkpoint", "monitor", "name", "seed", "dropout"]
+SCALARS = st.one_of(
+    st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=True, allow_infinity=True),
+    st.text(TEXT, max_size=12), st.sampled_from(["alphabet", "lstm", "onehot", "auto", "off", "../x", "1e-3"]),
+)
+DOCUMENTS = st.recursive(
+    SCALARS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(KEYS) | st.text(TEXT, max_size=6), inner, max_size=4),
+    max_leaves=12,
+)
+EXPRESSIONS = st.one_of(
+    st.text(TEXT, max_size=30),
+    st.builds(lambda k, v: f"{k}={v}", st.lists(st.sampled_from(KEYS) | st.text(TEXT, max_size=4), min_size=1, max_size=3).map(".".join), st.text(TEXT, max_size=12)),
+)
+NEAR_VALID = st.fixed_dictionaries(
+    {"data": st.fixed_dictionaries({"dataset": st.just("alphabet")}, optional={"letters": SCALARS, "window": SCALARS})},
+    optional={section: st.dictionaries(st.sampled_from(KEYS), DOCUMENTS, max_size=3) | SCALARS for section in ("experiment", "model", "training")},
+)
+RAW_TEXT = st.one_of(
+    st.text(TEXT, max_size=80), (DOCUMENTS | NEAR_VALID).map(lambda d: yaml.safe_dump(d, allow_unicode=True))
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=RAW_TEXT, overrides=st.lists(EXPRESSIONS, max_size=3))
+def test_any_yaml_and_set_is_accepted_or_a_config_error(tmp_path: Path, text: str, overrides: list[str]) -> None:
+    path = tmp_path / "random.yaml"
+    path.write_text(text, encoding="utf-8")
+    try:
+        load_config(path, overrides)
+    except ConfigError as exc:
+        assert "\n" not in str(exc).strip()

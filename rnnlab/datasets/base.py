@@ -81,5 +81,12 @@ def shuffled_split(x: np.ndarray, y: np.ndarray, fraction: float, seed: int) -> 
         return Split(x, y), None
     order = np.random.default_rng(seed).permutation(len(x))
     n_val = max(1, int(round(len(x) * fraction)))
+    if n_val >= len(x):
+        from rnnlab.errors import DataError
+
+        raise DataError(
+            f"training.validation_split {fraction} leaves no training samples out of {len(x)}; "
+            f"use a smaller fraction, e.g. {round(0.5 * (len(x) - 1) / len(x), 2) or 0}"
+        )
     val, train = order[:n_val], order[n_val:]
     return Split(x[train], y[train]), Split(x[val], y[val])

@@ -1,0 +1,210 @@
+"""Keras callbacks that make a run survive faults: atomic checkpoints, a resumable backup, per-epoch
+seeds, and a stop request that lets the epoch in progress finish and be saved.
+
+Imported only from inside training functions (it imports Keras at module level), so
+``rnnlab --help`` stays free of TensorFlow.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import math
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rnnlab import fileio
+from rnnlab.artifacts import RunFiles
+from rnnlab.config import Config
+from rnnlab.errors import RunError
+from rnnlab.runtime import keras
+
+k = keras()
+
+EPOCH_DELAY_ENV = "RNNLAB_EPOCH_DELAY"
+BACKUP_STATE = "state.json"
+
+
+class AtomicModelCheckpoint(k.callbacks.ModelCheckpoint):
+    """``ModelCheckpoint`` that writes to a temporary file and renames it, so a crash (or a full
+    disk) mid-save never leaves a corrupt ``best.weights.h5``."""
+
+    def _save_model(self, epoch: int, batch: int | None, logs: dict[str, Any] | None) -> None:
+        if self._should_save_model(epoch, batch, logs, self.filepath):
+            fileio.write_with(Path(self.filepath), lambda tmp: self.model.save_weights(tmp))
+
+
+class EpochBackup(k.callbacks.BackupAndRestore):
+    """``BackupAndRestore`` whose backup is consistent at every instant: the weights (with the
+    optimizer state) go to a new file named for their epoch, then ``state.json`` is renamed to point
+    at it, then the older file is removed. Keras's own writes both files in place, so a ``kill -9``
+    between them pairs one epoch's weights with another's epoch number.
+
+    The backup is kept when ``fit`` returns; the trainer removes it once every artifact is written,
+    so a crash while writing them still resumes instead of starting over.
+    """
+
+    def __init__(self, backup_dir: Path) -> None:
+        super().__init__(str(backup_dir), delete_checkpoint=False)
+        self.folder = Path(backup_dir)
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        state = backup_state(self.folder)
+        if not state:
+            return
+        if self.model.optimizer is not None and not self.model.optimizer.built:
+            self.model.optimizer.build(self.model.trainable_variables)
+        try:
+            self.model.load_weights(self.folder / state["weights"])
+        except Exception as exc:  # noqa: BLE001 - any unreadable backup gets the same advice
+            raise RunError(
+                f"{self.folder}: the training backup cannot be read ({type(exc).__name__}); "
+                "pass --fresh to start over"
+            ) from None
+        self.model._initial_epoch = int(state["epoch"])
+
+    def _save_model(self) -> None:
+        epoch = self._current_epoch
+        weights = f"epoch-{epoch}.weights.h5"
+        previous = backup_state(self.folder).get("weights")
+        fileio.write_with(self.folder / weights, lambda tmp: self.model.save_weights(tmp))
+        fileio.write_json(self.folder / BACKUP_STATE, {"epoch": epoch, "weights": weights})
+        if previous and previous != weights:
+            (self.folder / previous).unlink(missing_ok=True)
+
+
+def backup_state(folder: Path) -> dict[str, Any]:
+    """The backup's last saved epoch and weights file, or ``{}`` when there is no usable backup."""
+    try:
+        state = json.loads((Path(folder) / BACKUP_STATE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(state, dict) or not (Path(folder) / str(state.get("weights"))).is_file():
+        return {}
+    return state
+
+
+def backup_epoch(folder: Path) -> int:
+    return int(backup_state(folder).get("epoch", 0))
+
+
+class EpochSeeds(k.callbacks.Callback):
+    """Reset every dropout ``SeedGenerator`` to a state derived from (seed, epoch) at each epoch's
+    start. Their state is not part of the saved weights, so without this a resumed run would draw
+    different dropout masks than an uninterrupted one."""
+
+    def __init__(self, seed: int) -> None:
+        super().__init__()
+        self.seed = seed
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        for index, variable in enumerate(v for v in self.model.variables if v.path.endswith("seed_generator_state")):
+            digest = hashlib.sha256(f"{self.seed}:{index}".encode()).digest()
+            start = int.from_bytes(digest[:4], "little") % (2**31 - 1)
+            variable.assign(np.array([start, epoch * 1_000_003], dtype=variable.dtype))
+
+
+class StopAfterEpoch(k.callbacks.Callback):
+    """Ends training once the epoch in progress is over and backed up, when a stop was requested
+    (Ctrl-C or SIGTERM). Must come after ``EpochBackup`` in the callback list."""
+
+    def __init__(self, requested: Any) -> None:
+        super().__init__()
+        self.requested = requested
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if self.requested():
+            raise StoppedAfterEpoch(epoch + 1)
+
+
+class StoppedAfterEpoch(Exception):
+    """Training stopped on request with ``epoch`` epochs saved in the backup."""
+
+    def __init__(self, epoch: int) -> None:
+        super().__init__(epoch)
+        self.epoch = epoch
+
+
+class SlowEpochs(k.callbacks.Callback):
+    """Sleep ``RNNLAB_EPOCH_DELAY`` seconds at the start of each epoch: tests use it to interrupt
+    a tiny model while an epoch is in progress."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        time.sleep(self.seconds)
+
+
+def epoch_delay() -> float:
+    try:
+        return max(0.0, float(os.environ.get(EPOCH_DELAY_ENV, "0") or 0))
+    except ValueError:
+        return 0.0
+
+
+def fault_callbacks(config: Config, files: RunFiles, stop: Any) -> list[Any]:
+    """Appended after the trainer's own callbacks: the backup must see every other callback's
+    epoch end (history row, best checkpoint) before it records the epoch as done."""
+    delay = epoch_delay()
+    slow = [SlowEpochs(delay)] if delay else []
+    return [EpochSeeds(config.experiment.seed), *slow, EpochBackup(files.backup), StopAfterEpoch(stop)]
+
+
+def resume_epoch(files: RunFiles, initial_epoch: int) -> int:
+    """The epoch training restarts at: the backup's, if an interrupted run left one beyond
+    ``initial_epoch``. ``history.csv`` is cut back to that many rows, dropping an epoch that was
+    logged but not backed up (or half a row) when the process was killed."""
+    saved = backup_epoch(files.backup)
+    if saved <= initial_epoch:
+        shutil.rmtree(files.backup, ignore_errors=True)
+        saved = initial_epoch
+    trim_history(files.history, saved)
+    return saved
+
+
+def trim_history(path: Path, epochs: int) -> None:
+    if not path.is_file():
+        return
+    text = path.read_text(encoding="utf-8", errors="replace")
+    lines = text.splitlines(keepends=True)
+    if not lines:
+        return
+    kept = [lines[0]] + [
+        line for line in lines[1:] if line.endswith("\n") and _epoch_of(line) is not None and _epoch_of(line) < epochs
+    ]
+    if len(kept) != len(lines):
+        fileio.write_text(path, "".join(kept))
+
+
+def _epoch_of(line: str) -> int | None:
+    try:
+        return int(next(csv.reader(io.StringIO(line)))[0])
+    except (StopIteration, ValueError, IndexError):
+        return None
+
+
+def best_so_far(history: Path, monitor: str, mode: str) -> float | None:
+    """The best ``monitor`` value already in ``history.csv``, so a continued or resumed run only
+    replaces ``best.weights.h5`` with a better epoch."""
+    if not history.is_file():
+        return None
+    with history.open(newline="", encoding="utf-8", errors="replace") as f:
+        values = []
+        for row in csv.DictReader(f):
+            try:
+                values.append(float(row.get(monitor) or "nan"))
+            except ValueError:
+                continue
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite:
+        return None
+    return max(finite) if mode == "max" else min(finite)

@@ -1,0 +1,200 @@
+"""Faults a long run must survive: Ctrl-C/SIGTERM, kill -9, NaN loss, a second trainer, a full disk."""
+
+from __future__ import annotations
+
+import csv
+import errno
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rnnlab.artifacts import RunFiles
+from rnnlab.config import load_config
+from rnnlab.errors import RunError
+from rnnlab.train import train
+from tests.conftest import PROJECT, shipped_config
+
+EPOCHS = 6
+
+
+def resumable_config(folder: Path) -> Path:
+    """The lesson's model with dropout, so resuming must also reproduce the dropout masks."""
+    return shipped_config("alphabet_onehot", folder, model={"dropout": 0.2}, training={"epochs": EPOCHS})
+
+
+def history_rows(path: Path) -> list[dict[str, str]]:
+    if not path.is_file():
+        return []
+    with path.open(newline="") as f:
+        return [row for row in csv.DictReader(f) if row.get("loss")]
+
+
+def start_training(config: Path, cwd: Path) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(PROJECT), "RNNLAB_EPOCH_DELAY": "0.7"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "rnnlab", "train", str(config)],
+        cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def wait_for_epochs(process: subprocess.Popen[str], history: Path, epochs: int) -> None:
+    """Watch history.csv (written at each epoch's end) rather than sleeping blindly."""
+    deadline = time.monotonic() + 180
+    while len(history_rows(history)) < epochs:
+        assert process.poll() is None, f"training ended early: {process.communicate()}"
+        assert time.monotonic() < deadline, "training never reached the epoch"
+        time.sleep(0.05)
+
+
+def reference_metrics(folder: Path) -> dict:
+    config = load_config(resumable_config(folder), ["experiment.name=reference"])
+    return train(config, verbose=0).metrics
+
+
+def assert_same_as_reference(files: RunFiles, resumed: dict, reference: dict) -> None:
+    assert resumed["epochs"] == reference["epochs"] == EPOCHS
+    assert resumed["best_epoch"] == reference["best_epoch"]
+    for key, value in reference["final"].items():
+        assert resumed["final"][key] == pytest.approx(value, abs=1e-5), key
+    reference_rows = history_rows(files.root.parent / "reference" / "history.csv")
+    rows = history_rows(files.history)
+    assert [r["epoch"] for r in rows] == [str(e) for e in range(EPOCHS)]
+    np.testing.assert_allclose([float(r["loss"]) for r in rows], [float(r["loss"]) for r in reference_rows], atol=1e-5)
+    assert not files.backup.exists(), "a finished run keeps no backup"
+
+
+def test_sigterm_saves_the_epoch_in_progress_and_a_rerun_resumes_identically(cli, tmp_path: Path) -> None:
+    config = resumable_config(tmp_path)
+    files = RunFiles(load_config(config).run_dir.absolute())
+    process = start_training(config, tmp_path)
+    try:
+        wait_for_epochs(process, files.history, 1)
+        second = cli("train", str(config))
+        assert second.exit_code == 2 and "another `rnnlab train`" in second.stderr, second.stderr
+        wait_for_epochs(process, files.history, 2)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    assert process.returncode == 130, stderr
+    last = stderr.strip().splitlines()[-1]
+    assert last.startswith("error: training of 'alphabet_onehot' interrupted; epochs 1-") and "to resume" in last
+    saved = json.loads((files.backup / "state.json").read_text())["epoch"]
+    assert saved >= 2 and len(history_rows(files.history)) == saved, "the epoch in progress was finished and saved"
+    assert not files.lock.exists()
+
+    resumed = train(load_config(config), verbose=0)
+    assert resumed.metrics["resumed_at_epoch"] == saved and resumed.metrics["epochs_this_run"] == EPOCHS - saved
+    assert_same_as_reference(files, resumed.metrics, reference_metrics(tmp_path))
+
+
+def test_kill_9_mid_epoch_loses_at_most_that_epoch(tmp_path: Path) -> None:
+    import h5py
+
+    config = resumable_config(tmp_path)
+    files = RunFiles(load_config(config).run_dir.absolute())
+    process = start_training(config, tmp_path)
+    try:
+        wait_for_epochs(process, files.history, 2)
+        process.send_signal(signal.SIGKILL)
+        process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == -signal.SIGKILL
+    logged = len(history_rows(files.history))
+    saved = json.loads((files.backup / "state.json").read_text())["epoch"]
+    assert saved >= logged - 1 >= 1, "only the epoch in progress (maybe logged, not yet backed up) is lost"
+    with h5py.File(files.best_weights, "r") as best:
+        assert "layers" in best
+    assert json.loads(files.vocab.read_text()) == {"vocab": list("abcde")}
+    assert files.lock.exists(), "kill -9 leaves the lock; the next train must take it over"
+
+    resumed = train(load_config(config), verbose=0)
+    assert resumed.metrics["resumed_at_epoch"] == saved
+    assert_same_as_reference(files, resumed.metrics, reference_metrics(tmp_path))
+
+
+def test_a_lock_left_by_a_dead_process_is_taken_over(tmp_path: Path) -> None:
+    config = shipped_config("alphabet_onehot", tmp_path, training={"epochs": 1})
+    files = RunFiles(load_config(config).run_dir)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    files.root.mkdir(parents=True)
+    files.lock.write_text(f"{dead.pid}@{socket.gethostname()}")
+    assert train(load_config(config), verbose=0).metrics["epochs"] == 1
+    assert not files.lock.exists()
+
+
+def test_nan_loss_stops_keeps_the_best_checkpoint_and_says_where(cli, tmp_path: Path) -> None:
+    from rnnlab.runtime import keras
+
+    config = shipped_config(
+        "alphabet_onehot", tmp_path,
+        model={"activation": "relu"}, training={"optimizer": "sgd", "learning_rate": 1e30, "epochs": 10},
+    )
+    result = cli("train", str(config))
+    assert result.exit_code == 2
+    assert "Loss became NaN/Inf at epoch 2" in result.stderr and "training.clipnorm" in result.stderr
+    assert "lower training.learning_rate" in result.stderr
+    files = RunFiles(load_config(config).run_dir)
+    metrics = json.loads(files.metrics.read_text())
+    assert metrics["stopped_on_nan_at_epoch"] == 2 and metrics["epochs"] == 2 and metrics["best_epoch"] == 1
+    model = keras().saving.load_model(files.model, safe_mode=True)
+    best = keras().models.clone_model(model)
+    best.load_weights(files.best_weights)
+    for kept, saved in zip(model.get_weights(), best.get_weights()):
+        np.testing.assert_array_equal(kept, saved)
+
+
+def test_disk_full_while_writing_artifacts_keeps_the_previous_ones(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = shipped_config("alphabet_onehot", tmp_path, training={"epochs": 2})
+    assert cli("train", str(config)).exit_code == 0
+    files = RunFiles(load_config(config).run_dir)
+    before = {p.name: p.read_bytes() for p in files.root.iterdir() if p.is_file()}
+    real_replace = os.replace
+
+    def full_disk(src: str, dst: str) -> None:
+        if str(dst).endswith("model.keras"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_replace(src, dst)
+
+    monkeypatch.setattr("rnnlab.fileio.os.replace", full_disk)
+    result = cli("train", str(config))
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        f"error: {files.model}: cannot write it (No space left on device); free some disk space or choose a writable "
+        "experiment.output_root, then run the command again (the previous file is unchanged)"
+    ]
+    for name in ("model.keras", "metrics.json", "weights.txt", "curves.png", "summary.txt", "config.yaml"):
+        assert (files.root / name).read_bytes() == before[name], name
+    assert not list(files.root.glob(".*-*")), "no temporary file is left behind"
+
+    monkeypatch.setattr("rnnlab.fileio.os.replace", real_replace)
+    again = cli("train", str(config))
+    assert again.exit_code == 0, again.stderr
+    metrics = json.loads(files.metrics.read_text())
+    assert metrics["epochs"] == 4 and metrics["resumed_at_epoch"] == 4, "the finished epochs were not trained twice"
+
+
+def test_checkpoint_write_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = shipped_config("alphabet_onehot", tmp_path, training={"epochs": 1})
+    first = train(load_config(config), verbose=0)
+    files = RunFiles(first.run_dir)
+    best = files.best_weights.read_bytes()
+
+    def full_disk(self, filepath, *args, **kwargs):
+        Path(filepath).write_bytes(b"half a file")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("keras.Model.save_weights", full_disk)
+    with pytest.raises(RunError, match="best.weights.h5: cannot write it"):
+        train(load_config(config, ["training.learning_rate=0.5"]), verbose=0)
+    assert files.best_weights.read_bytes() == best
