@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -56,7 +57,7 @@ def numpy_predictor(run: Run) -> NumpyPredictor | None:
         return None
     try:
         return NumpyPredictor(load_network(path), run)
-    except (Unsupported, KeyError, ValueError, OSError):
+    except (Unsupported, KeyError, ValueError, OSError, EOFError, zipfile.BadZipFile):
         return None
 
 

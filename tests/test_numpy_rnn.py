@@ -157,3 +157,15 @@ def test_datasets_can_step_the_numpy_engine(shipped_runs: dict[str, Path]) -> No
         state, out = model.step(state, ids[:, t])
         stepped.append(out)
     np.testing.assert_allclose(np.stack(stepped, axis=1), model(ids), atol=1e-12)
+
+
+def test_damaged_weights_file_falls_back_to_keras(shipped_runs: dict[str, Path]) -> None:
+    run = open_run(shipped_runs["hello_rnn"])
+    saved = run.files.numpy_weights.read_bytes()
+    run.files.numpy_weights.write_bytes(saved[: len(saved) // 2])
+    try:
+        answerer = Answerer(run)
+        assert answerer.answer(["hello"])[0].line.startswith("hello -> ")
+        assert answerer.backend == "keras"
+    finally:
+        run.files.numpy_weights.write_bytes(saved)
