@@ -43,6 +43,10 @@ class RunFiles:
         return self.root / "model.keras"
 
     @property
+    def numpy_weights(self) -> Path:
+        return self.root / "weights.npz"
+
+    @property
     def history(self) -> Path:
         return self.root / "history.csv"
 
@@ -76,7 +80,7 @@ class RunFiles:
 
     def outputs(self) -> list[Path]:
         """Files a fresh run replaces (the config and vocabulary are rewritten first anyway)."""
-        return [self.best_weights, self.model, self.history, self.weights_dump, self.curves, self.metrics, self.summary]
+        return [self.best_weights, self.model, self.numpy_weights, self.history, self.weights_dump, self.curves, self.metrics, self.summary]
 
 
 def read_history(path: Path) -> dict[str, list[float]]:

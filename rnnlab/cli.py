@@ -322,6 +322,24 @@ def init(
 
     path = write_starter(name, dataset, layer, encoding, out, force)
     typer.echo(f"Wrote {path}; check it with `rnnlab config {path}`, train with `rnnlab train {path}`")
+@app.command()
+@handled
+def verify(
+    run_dir: Annotated[
+        Path | None, typer.Argument(help="a trained run (checkpoints/<name>, or its config) whose layers to check", show_default=False)
+    ] = None,
+    seed: Annotated[int, typer.Option(help="seed for the random weights and the input batch")] = 0,
+    tolerance: Annotated[float, typer.Option(help="largest |Keras − NumPy| difference that counts as agreement", min=0.0)] = 1e-4,
+    lesson: Annotated[bool, typer.Option("--lesson", help="only the lesson's hand-worked SimpleRNN(3)")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check Keras's SimpleRNN/LSTM/GRU against the textbook equations in NumPy; exit 1 if any differ."""
+    from rnnlab.verify import verify as run_verify
+
+    result = run_verify(run_dir, seed=seed, tolerance=tolerance, lesson_only=lesson)
+    typer.echo(json.dumps(result.as_dict(), indent=2) if as_json else result.text(), nl=as_json)
+    if not result.passed:
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -67,7 +67,7 @@ def loss_and_metrics(spec: TaskSpec) -> tuple[Any, list[Any]]:
     if spec.kind == "binary":
         return k.losses.BinaryCrossentropy(), ["accuracy"]
     if spec.kind == "regression":
-        return k.losses.MeanSquaredError(), ["mae"]
+        return k.losses.MeanSquaredError(), []
     if spec.kind == "language_model":
         return k.losses.SparseCategoricalCrossentropy(from_logits=True), ["accuracy"]
     return k.losses.SparseCategoricalCrossentropy(), ["accuracy"]

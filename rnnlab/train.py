@@ -29,6 +29,7 @@ from rnnlab.errors import ConfigError, Interrupted, RnnlabError, RunError
 from rnnlab.faults import stop_requests
 from rnnlab.runs import backup_exists, check_same_model, load_saved_model
 from rnnlab.model import build_model, loss_and_metrics
+from rnnlab.numpy_rnn import save_weights
 from rnnlab.runtime import keras
 from rnnlab.summary import summarize
 
@@ -323,6 +324,7 @@ def _train_locked(config: Config, files: RunFiles, *, fresh: bool, verbose: int 
         )
 
     fileio.write_with(files.model, model.save)
+    fileio.write_with(files.numpy_weights, lambda tmp: save_weights(model, tmp))
     fileio.write_text(files.weights_dump, weights_dump(trainable_variables(model)))
     fileio.write_text(files.summary, summarize(model).text())
     plot_curves(history, files.curves, title=f"{config.name}: {config.model.layer} on {config.data.dataset}")

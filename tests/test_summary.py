@@ -34,3 +34,32 @@ def test_formulas_match_keras_count_params(layer: str, bidirectional: bool, enco
     model = build_model(cfg, TaskSpec(kind="classification", timesteps=4, vocab_size=7, num_classes=7))
     for row in summarize(model).layers:
         assert row.params == row.keras_params, row
+
+
+def test_imdb_lesson_numbers_appear_verbatim() -> None:
+    cfg = ModelConfig(encoding="embedding", embedding_dim=32, layer="lstm", units=100)
+    result = summarize(build_model(cfg, TaskSpec(kind="binary", timesteps=500, vocab_size=10000)))
+    text = result.text()
+    assert "embedding (Embedding): 10000 × 32 = 320,000" in text
+    assert "lstm_1 (LSTM): 4 × 100 × (32 + 100 + 1) = 53,200" in text
+    assert "output (Dense): 100 × 1 + 1 = 101" in text
+    assert "total = 373,301" in text
+
+
+@pytest.mark.parametrize("units", [1, 7, 32])
+@pytest.mark.parametrize("kind", ["regression", "tagging", "binary"])
+@pytest.mark.parametrize("layer", ["simple_rnn", "lstm", "gru"])
+def test_formulas_match_count_params_across_sizes_and_heads(units: int, kind: str, layer: str) -> None:
+    spec = TaskSpec(kind=kind, timesteps=3, features=units + 1, num_classes=4)
+    model = build_model(ModelConfig(layer=layer, units=units, num_layers=2), spec)
+    for row in summarize(model).layers:
+        assert row.params == row.keras_params, row
+
+
+def test_gru_without_reset_after_has_one_bias() -> None:
+    from rnnlab.runtime import keras
+
+    k = keras()
+    model = k.Sequential([k.Input((3, 2)), k.layers.GRU(4, reset_after=False), k.layers.Dense(1)])
+    gru = summarize(model).layers[0]
+    assert gru.formula == "3 × 4 × (2 + 4 + 1)" and gru.params == gru.keras_params == 84

@@ -9,6 +9,8 @@ from pydantic import BaseModel
 
 DATASETS: dict[str, str] = {
     "alphabet": "rnnlab.datasets.alphabet",
+    "regression": "rnnlab.datasets.regression",
+    "hello": "rnnlab.datasets.hello",
 }
 
 

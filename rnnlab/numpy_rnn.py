@@ -1,0 +1,320 @@
+"""The textbook equations of the project's layers, in NumPy: the reference ``rnnlab verify`` holds
+Keras to, and the engine that lets ``rnnlab predict`` answer without importing TensorFlow.
+
+Shapes follow Keras: a batch of sequences is ``(batch, steps, features)``, kernels are
+``(input, units·gates)`` with the gates side by side in Keras's order, and every layer is built
+from ``(class name, Keras config, Keras weights)`` so the same arrays drive both sides. Arithmetic
+is float64, so a difference from Keras's float32 is Keras's rounding, not the reference's.
+
+Recurrent layers expose ``step(state, x_t) -> (state, h_t)``; ``Network.step`` chains them, which
+is what character-by-character generation needs. Anything not implemented here raises
+``Unsupported`` and callers fall back to Keras.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+State = list[np.ndarray]
+LAYERS_KEY = "layers.json"
+
+
+class Unsupported(Exception):
+    """A layer or option this engine does not implement; the caller uses Keras instead."""
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+def softmax(x: np.ndarray) -> np.ndarray:
+    shifted = np.exp(x - x.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)
+
+
+ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "linear": lambda x: x,
+    "tanh": np.tanh,
+    "sigmoid": sigmoid,
+    "relu": lambda x: np.maximum(x, 0.0),
+    "hard_sigmoid": lambda x: np.clip(x / 6.0 + 0.5, 0.0, 1.0),
+    "softmax": softmax,
+}
+
+
+def activation(name: str | None) -> Callable[[np.ndarray], np.ndarray]:
+    try:
+        return ACTIVATIONS[name or "linear"]
+    except KeyError:
+        raise Unsupported(f"activation {name!r}") from None
+
+
+@dataclass(frozen=True)
+class LayerWeights:
+    """One layer as both sides see it: Keras class name, ``get_config()`` and ``get_weights()``."""
+
+    kind: str
+    config: dict[str, Any]
+    weights: list[np.ndarray]
+
+
+class Embedding:
+    """Row ``i`` of the table is token ``i``'s vector: a lookup, i.e. one-hot(i) · E."""
+
+    def __init__(self, layer: LayerWeights) -> None:
+        if layer.config.get("mask_zero"):
+            raise Unsupported("Embedding(mask_zero=True)")
+        (self.table,) = as_float(layer.weights)
+
+    def __call__(self, ids: np.ndarray) -> np.ndarray:
+        return self.table[np.asarray(ids, dtype=np.int64)]
+
+
+class Dense:
+    """y = φ(x W + b), applied to the last axis (so per step on a sequence)."""
+
+    def __init__(self, layer: LayerWeights) -> None:
+        weights = as_float(layer.weights)
+        self.kernel = weights[0]
+        self.bias = weights[1] if layer.config.get("use_bias", True) else np.zeros(self.kernel.shape[1])
+        self.phi = activation(layer.config.get("activation"))
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self.phi(np.asarray(x, dtype=np.float64) @ self.kernel + self.bias)
+
+
+class Recurrent:
+    """A recurrent layer: ``step`` is one time step of its equations; ``__call__`` runs a batch."""
+
+    def __init__(self, layer: LayerWeights) -> None:
+        cfg = layer.config
+        self.units = int(cfg["units"])
+        self.return_sequences = bool(cfg.get("return_sequences", False))
+        self.go_backwards = bool(cfg.get("go_backwards", False))
+        if cfg.get("return_state") or cfg.get("stateful"):
+            raise Unsupported(f"{layer.kind} with return_state/stateful")
+        self.phi = activation(cfg.get("activation", "tanh"))
+        self.sigma = activation(cfg.get("recurrent_activation", "sigmoid"))
+        weights = as_float(layer.weights)
+        self.kernel, self.recurrent = weights[0], weights[1]
+        self.bias = weights[2] if cfg.get("use_bias", True) else None
+
+    def initial_state(self, batch: int) -> State:
+        return [np.zeros((batch, self.units))]
+
+    def step(self, state: State, x_t: np.ndarray) -> tuple[State, np.ndarray]:
+        raise NotImplementedError
+
+    def sequence(self, x: np.ndarray) -> np.ndarray:
+        """h_1 … h_T for every sample: (batch, steps, units), in the order the steps were read."""
+        x = np.asarray(x, dtype=np.float64)
+        steps = range(x.shape[1] - 1, -1, -1) if self.go_backwards else range(x.shape[1])
+        state, outputs = self.initial_state(x.shape[0]), []
+        for t in steps:
+            state, h = self.step(state, x[:, t])
+            outputs.append(h)
+        return np.stack(outputs, axis=1)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        hs = self.sequence(x)
+        return hs if self.return_sequences else hs[:, -1]
+
+
+class SimpleRNN(Recurrent):
+    """h_t = φ(x_t W_x + h_{t-1} W_h + b)."""
+
+    def step(self, state: State, x_t: np.ndarray) -> tuple[State, np.ndarray]:
+        (h,) = state
+        z = x_t @ self.kernel + h @ self.recurrent
+        h = self.phi(z if self.bias is None else z + self.bias)
+        return [h], h
+
+
+class LSTM(Recurrent):
+    """Keras's gate order i, f, c̃, o (kernel columns [W_i | W_f | W_c | W_o]), σ the recurrent activation:
+
+    i_t = σ(x_t W_i + h_{t-1} U_i + b_i)          input gate
+    f_t = σ(x_t W_f + h_{t-1} U_f + b_f)          forget gate
+    c̃_t = φ(x_t W_c + h_{t-1} U_c + b_c)          candidate cell
+    o_t = σ(x_t W_o + h_{t-1} U_o + b_o)          output gate
+    c_t = f_t ⊙ c_{t-1} + i_t ⊙ c̃_t
+    h_t = o_t ⊙ φ(c_t)
+    """
+
+    def initial_state(self, batch: int) -> State:
+        return [np.zeros((batch, self.units)), np.zeros((batch, self.units))]
+
+    def step(self, state: State, x_t: np.ndarray) -> tuple[State, np.ndarray]:
+        h, c = state
+        z = x_t @ self.kernel + h @ self.recurrent
+        if self.bias is not None:
+            z = z + self.bias
+        z_i, z_f, z_c, z_o = np.split(z, 4, axis=-1)
+        c = self.sigma(z_f) * c + self.sigma(z_i) * self.phi(z_c)
+        h = self.sigma(z_o) * self.phi(c)
+        return [h, c], h
+
+
+class GRU(Recurrent):
+    """Keras's gate order z, r, h̃ (kernel columns [W_z | W_r | W_h]). With ``reset_after=True``
+    (Keras's default, cuDNN's convention) there are two biases, b (input) and b' (recurrent), and
+    the reset gate multiplies the recurrent product *after* the matrix multiply:
+
+    z_t = σ(x_t W_z + b_z + h_{t-1} U_z + b'_z)             update gate
+    r_t = σ(x_t W_r + b_r + h_{t-1} U_r + b'_r)             reset gate
+    h̃_t = φ(x_t W_h + b_h + r_t ⊙ (h_{t-1} U_h + b'_h))    candidate
+    h_t = z_t ⊙ h_{t-1} + (1 − z_t) ⊙ h̃_t
+
+    With ``reset_after=False`` (the original paper) one bias, and h̃_t = φ(x_t W_h + (r_t ⊙ h_{t-1}) U_h + b_h).
+    """
+
+    def __init__(self, layer: LayerWeights) -> None:
+        super().__init__(layer)
+        self.reset_after = bool(layer.config.get("reset_after", True))
+        zeros = np.zeros(3 * self.units)
+        if self.bias is None:
+            self.input_bias, self.recurrent_bias = zeros, zeros
+        elif self.reset_after:
+            self.input_bias, self.recurrent_bias = self.bias[0], self.bias[1]
+        else:
+            self.input_bias, self.recurrent_bias = self.bias, zeros
+
+    def step(self, state: State, x_t: np.ndarray) -> tuple[State, np.ndarray]:
+        (h,) = state
+        u = self.units
+        x_z, x_r, x_h = np.split(x_t @ self.kernel + self.input_bias, 3, axis=-1)
+        if self.reset_after:
+            h_z, h_r, h_h = np.split(h @ self.recurrent + self.recurrent_bias, 3, axis=-1)
+            z, r = self.sigma(x_z + h_z), self.sigma(x_r + h_r)
+            candidate = self.phi(x_h + r * h_h)
+        else:
+            h_z, h_r = np.split(h @ self.recurrent[:, : 2 * u], 2, axis=-1)
+            z, r = self.sigma(x_z + h_z), self.sigma(x_r + h_r)
+            candidate = self.phi(x_h + (r * h) @ self.recurrent[:, 2 * u :])
+        h = z * h + (1.0 - z) * candidate
+        return [h], h
+
+
+RECURRENT: dict[str, type[Recurrent]] = {"SimpleRNN": SimpleRNN, "LSTM": LSTM, "GRU": GRU}
+MERGES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
+    "concat": lambda a, b: np.concatenate([a, b], axis=-1),
+    "sum": lambda a, b: a + b,
+    "mul": lambda a, b: a * b,
+    "ave": lambda a, b: (a + b) / 2,
+}
+
+
+class Bidirectional:
+    """One copy reads the sequence forwards, a second (own weights) backwards; the backward
+    outputs are put back in time order and merged with the forward ones (``concat`` by default)."""
+
+    def __init__(self, layer: LayerWeights) -> None:
+        cfg = layer.config
+        inner = cfg["layer"]
+        kind = inner.get("class_name", "")
+        if kind not in RECURRENT or cfg.get("merge_mode", "concat") not in MERGES:
+            raise Unsupported(f"Bidirectional({kind}, merge_mode={cfg.get('merge_mode')!r})")
+        half = len(layer.weights) // 2
+        forward_cfg = {**inner["config"], "go_backwards": False}
+        backward_cfg = {**(cfg.get("backward_layer") or inner)["config"], "go_backwards": True}
+        self.forward = RECURRENT[kind](LayerWeights(kind, forward_cfg, layer.weights[:half]))
+        self.backward = RECURRENT[kind](LayerWeights(kind, backward_cfg, layer.weights[half:]))
+        self.merge = MERGES[cfg.get("merge_mode", "concat")]
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        forward, backward = self.forward(x), self.backward(x)
+        if self.forward.return_sequences:
+            backward = backward[:, ::-1]
+        return self.merge(forward, backward)
+
+
+Layer = Embedding | Dense | Recurrent | Bidirectional
+
+
+def layer_from(weights: LayerWeights) -> Layer:
+    if weights.kind in RECURRENT:
+        return RECURRENT[weights.kind](weights)
+    if weights.kind == "Bidirectional":
+        return Bidirectional(weights)
+    if weights.kind == "Embedding":
+        return Embedding(weights)
+    if weights.kind == "Dense":
+        return Dense(weights)
+    raise Unsupported(f"layer {weights.kind}")
+
+
+class Network:
+    """A Sequential model's layers in order: ``__call__`` for a batch, ``step`` for one time step."""
+
+    def __init__(self, layers: list[LayerWeights]) -> None:
+        self.source = layers
+        self.layers = [layer_from(w) for w in layers]
+
+    def outputs(self, x: np.ndarray) -> list[np.ndarray]:
+        """Every layer's output for the batch ``x``, in order."""
+        found = []
+        for layer in self.layers:
+            x = layer(x)
+            found.append(x)
+        return found
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self.outputs(x)[-1]
+
+    def initial_state(self, batch: int) -> list[State]:
+        return [layer.initial_state(batch) for layer in self.recurrent_layers()]
+
+    def step(self, state: list[State], x_t: np.ndarray) -> tuple[list[State], np.ndarray]:
+        """Feed one time step (a batch of ids or feature vectors) through every layer."""
+        new_state, recurrent = [], iter(state)
+        for layer in self.layers:
+            if isinstance(layer, Bidirectional):
+                raise Unsupported("a Bidirectional layer needs the whole sequence, not one step")
+            if isinstance(layer, Recurrent):
+                layer_state, x_t = layer.step(next(recurrent), np.asarray(x_t, dtype=np.float64))
+                new_state.append(layer_state)
+            else:
+                x_t = layer(x_t)
+        return new_state, x_t
+
+    def recurrent_layers(self) -> list[Recurrent]:
+        return [layer for layer in self.layers if isinstance(layer, Recurrent)]
+
+
+def as_float(weights: list[np.ndarray]) -> list[np.ndarray]:
+    return [np.asarray(w, dtype=np.float64) for w in weights]
+
+
+def keras_layers(model: Any) -> list[LayerWeights]:
+    """A built Keras ``Sequential`` as (class, config, weights) per layer; needs no TensorFlow import."""
+    return [LayerWeights(type(layer).__name__, layer.get_config(), layer.get_weights()) for layer in model.layers]
+
+
+def weight_keys(model: Any) -> list[list[str]]:
+    """Per layer, the names its arrays get in ``weights.npz``: layer name, position, variable name
+    (``simple_rnn_1/0_kernel``); Keras's own variable paths change when a model is reloaded."""
+    return [[f"{layer.name}/{j}_{v.name}" for j, v in enumerate(layer.weights)] for layer in model.layers]
+
+
+def save_weights(model: Any, target: Path) -> None:
+    """``weights.npz``: every layer's arrays under its Keras variable path, plus the layer configs as
+    JSON text, so the model can be rebuilt and run with NumPy alone (``np.load(allow_pickle=False)``)."""
+    layers, keys = keras_layers(model), weight_keys(model)
+    described = [{"class": l.kind, "config": l.config, "weights": k} for l, k in zip(layers, keys)]
+    arrays = {key: value for layer, names in zip(layers, keys) for key, value in zip(names, layer.weights)}
+    arrays[LAYERS_KEY] = np.array(json.dumps(described, default=str))
+    np.savez(target, allow_pickle=False, **arrays)
+
+
+def load_network(path: Path) -> Network:
+    """The model saved by ``save_weights``; raises ``Unsupported`` for layers this engine lacks."""
+    with np.load(path, allow_pickle=False) as data:
+        described = json.loads(str(data[LAYERS_KEY]))
+        layers = [LayerWeights(d["class"], d["config"], [data[k] for k in d["weights"]]) for d in described]
+    return Network(layers)
