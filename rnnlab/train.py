@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from rnnlab import fileio
+from rnnlab import distribute, fileio
 from rnnlab.artifacts import RunFiles, plot_curves, read_history, read_json, weights_dump
 from rnnlab.config import Config, dump_config
 from rnnlab.datasets import module
@@ -69,7 +69,7 @@ def make_optimizer(config: Config) -> Any:
 
 def compile_model(model: Any, config: Config, spec: TaskSpec) -> Any:
     loss, metrics = loss_and_metrics(spec)
-    model.compile(optimizer=make_optimizer(config), loss=loss, metrics=metrics)
+    model.compile(optimizer=make_optimizer(config), loss=loss, weighted_metrics=metrics)
     return model
 
 
@@ -210,17 +210,20 @@ def evaluate_split(model: Any, split: Split, config: Config, spec: TaskSpec) -> 
 
 
 def train(config: Config, *, fresh: bool = False, verbose: int | str = "auto") -> TrainResult:
-    files = RunFiles(config.run_dir)
-    prepare_run_dir(files)
-    with run_lock(files):
-        return _train_locked(config, files, fresh=fresh, verbose=verbose)
+    strategy = distribute.strategy_for(config)
+    with distribute.run_folder(config, strategy) as root:
+        files = RunFiles(root)
+        prepare_run_dir(files)
+        with run_lock(files):
+            return _train_locked(config, files, strategy, fresh=fresh, verbose=verbose)
 
 
-def _train_locked(config: Config, files: RunFiles, *, fresh: bool, verbose: int | str) -> TrainResult:
+def _train_locked(config: Config, files: RunFiles, strategy: Any, *, fresh: bool, verbose: int | str) -> TrainResult:
     keras().utils.set_random_seed(config.experiment.seed)
     dataset = module(config.data.dataset)
     data = dataset.load(config.data, seed=config.experiment.seed, validation_split=config.training.validation_split)
-    model, initial_epoch = load_or_build(config, data, files, fresh)
+    with distribute.scope(strategy):
+        model, initial_epoch = load_or_build(config, data, files, fresh)
     messages = []
     if initial_epoch:
         messages.append(
@@ -236,16 +239,17 @@ def _train_locked(config: Config, files: RunFiles, *, fresh: bool, verbose: int 
     if data.validation is not None:
         validation = (model_inputs(data.validation.x, spec, encoding), data.validation.y)
     started = time.perf_counter()
-    fit = model.fit(
-        model_inputs(data.train.x, spec, encoding),
-        data.train.y,
+    fit = distribute.fit(
+        strategy,
+        model,
+        (model_inputs(data.train.x, spec, encoding), data.train.y),
+        validation,
         batch_size=config.training.batch_size,
         epochs=initial_epoch + config.training.epochs,
         initial_epoch=initial_epoch,
-        validation_data=validation,
         callbacks=callbacks(config, files, validation is not None, appending=initial_epoch > 0),
-        shuffle=True,
         verbose=verbose,
+        seed=config.experiment.seed,
     )
     wall = time.perf_counter() - started
     epochs_now = len(fit.history.get("loss", []))
