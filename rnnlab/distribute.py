@@ -110,8 +110,6 @@ def strategy_for(config: Config) -> Any:
     t = config.training
     key = (t.distribute, t.devices)
     if key not in _strategies:
-        if _strategies and t.distribute != "none":
-            raise RunError(f"training.distribute={t.distribute}: this process already uses another strategy; start a new one")
         _strategies[key] = _new_strategy(config)
     return _strategies[key]
 
