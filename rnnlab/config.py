@@ -93,7 +93,7 @@ class Training(Section):
     def _devices_need_mirrored(self) -> "Training":
         if self.devices is not None and self.distribute != "mirrored":
             raise ValueError(
-                f"training.devices applies to distribute: mirrored, not {self.distribute!r}; "
+                f"devices is only for distribute: mirrored (here {self.distribute!r}); "
                 "set training.distribute=mirrored or remove training.devices"
             )
         return self

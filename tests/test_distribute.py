@@ -102,7 +102,7 @@ def start_workers(tmp_path: Path, config: Path, sets: list[str]) -> list[subproc
 
 def test_devices_need_mirrored(tmp_path: Path) -> None:
     path = shipped_config("alphabet_onehot", tmp_path)
-    with pytest.raises(ConfigError, match="training.devices applies to distribute: mirrored"):
+    with pytest.raises(ConfigError, match="devices is only for distribute: mirrored"):
         load_config(path, ["training.devices=2"])
     assert load_config(path, ["training.distribute=mirrored", "training.devices=2"]).training.devices == 2
 
