@@ -117,12 +117,21 @@ def train(
     config: ConfigArg,
     set_: SetOpt = None,
     fresh: Annotated[bool, typer.Option("--fresh", help="discard the existing run and start from epoch 0")] = False,
+    workers: Annotated[
+        str | None,
+        typer.Option(help="multi_worker: every worker's host:port, comma-separated, the same on each (writes TF_CONFIG)"),
+    ] = None,
+    worker_index: Annotated[int | None, typer.Option(help="multi_worker: this worker's place in --workers; 0 is the chief")] = None,
 ) -> None:
     """Train the model a config describes; re-running continues the same run."""
     from rnnlab.config import load_config
     from rnnlab.train import train as train_run
 
     cfg = load_config(config, set_ or [])
+    if workers is not None or worker_index is not None:
+        from rnnlab.distribute import cluster_from_cli
+
+        cluster_from_cli(cfg, workers, worker_index)
     result = train_run(cfg, fresh=fresh, verbose=progress_verbosity())
     for message in result.messages[result.continued_from > 0 :]:
         typer.echo(message, err=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from rnnlab.datasets import DATASETS, option_classes
 from rnnlab.errors import ConfigError
@@ -67,7 +67,7 @@ class Checkpoint(Section):
 class Training(Section):
     optimizer: Literal["adam", "sgd", "rmsprop", "adagrad", "adamw"] = Field("adam", description="Keras optimizer")
     learning_rate: float = Field(0.001, gt=0.0, description="optimizer step size")
-    batch_size: int = Field(32, ge=1, description="samples per gradient step")
+    batch_size: int = Field(32, ge=1, description="samples per gradient step: the global batch, split over all replicas")
     epochs: int = Field(10, ge=1, description="epochs per `rnnlab train` call (a re-run continues for as many more)")
     clipnorm: float | None = Field(None, gt=0.0, description="clip the global gradient norm to this (Keras global_clipnorm)")
     validation_split: float = Field(0.0, ge=0.0, lt=1.0, description="fraction of training data held out for validation")
@@ -75,6 +75,12 @@ class Training(Section):
     checkpoint: Checkpoint = Field(default_factory=Checkpoint, description="ModelCheckpoint settings")
     tensorboard: bool = Field(False, description="write TensorBoard logs into the run folder (tensorboard/)")
     tensorboard_histogram_freq: int = Field(0, ge=0, description="with tensorboard: weight histograms every N epochs; 0 = off")
+    distribute: Literal["none", "mirrored", "multi_worker"] = Field(
+        "none", description="tf.distribute strategy: none, mirrored (this machine's devices) or multi_worker (TF_CONFIG)"
+    )
+    devices: int | None = Field(
+        None, ge=1, description="mirrored over this many logical CPU devices instead of the visible GPUs"
+    )
 
     @field_validator("early_stopping", mode="before")
     @classmethod
@@ -84,6 +90,15 @@ class Training(Section):
         if value is True or value == "on":
             return {}
         return value
+
+    @model_validator(mode="after")
+    def _devices_need_mirrored(self) -> "Training":
+        if self.devices is not None and self.distribute != "mirrored":
+            raise ValueError(
+                f"devices is only for distribute: mirrored (here {self.distribute!r}); "
+                "set training.distribute=mirrored or remove training.devices"
+            )
+        return self
 
 
 DataOptions = Annotated[Union[tuple(option_classes())], Field(discriminator="dataset")]  # type: ignore[valid-type]

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from rnnlab import fileio
+from rnnlab import distribute, fileio
 from rnnlab.artifacts import RunFiles, plot_curves, read_history, read_json, weights_dump
 from rnnlab.config import Config, dump_config
 from rnnlab.datasets import module
@@ -72,7 +72,7 @@ def make_optimizer(config: Config) -> Any:
 
 def compile_model(model: Any, config: Config, spec: TaskSpec) -> Any:
     loss, metrics = loss_and_metrics(spec)
-    model.compile(optimizer=make_optimizer(config), loss=loss, metrics=metrics)
+    model.compile(optimizer=make_optimizer(config), loss=loss, weighted_metrics=metrics)
     return model
 
 
@@ -231,15 +231,17 @@ def evaluate_split(model: Any, split: Split, config: Config, spec: TaskSpec) -> 
 
 def train(config: Config, *, fresh: bool = False, verbose: int | str = "auto") -> TrainResult:
     check_tensorboard(config)
-    files = RunFiles(config.run_dir)
-    created = [folder for folder in (files.root, *files.root.parents) if not folder.exists()]
-    prepare_run_dir(files)
-    try:
-        with run_lock(files):
-            return _train_locked(config, files, fresh=fresh, verbose=verbose)
-    except RnnlabError:
-        remove_empty(created)
-        raise
+    strategy = distribute.strategy_for(config)
+    with distribute.run_folder(config, strategy) as root:
+        files = RunFiles(root)
+        created = [folder for folder in (files.root, *files.root.parents) if not folder.exists()]
+        prepare_run_dir(files)
+        try:
+            with run_lock(files):
+                return _train_locked(config, files, strategy, fresh=fresh, verbose=verbose)
+        except RnnlabError:
+            remove_empty(created)
+            raise
 
 
 def remove_empty(folders: list[Path]) -> None:
@@ -251,11 +253,12 @@ def remove_empty(folders: list[Path]) -> None:
             return
 
 
-def _train_locked(config: Config, files: RunFiles, *, fresh: bool, verbose: int | str) -> TrainResult:
+def _train_locked(config: Config, files: RunFiles, strategy: Any, *, fresh: bool, verbose: int | str) -> TrainResult:
     keras().utils.set_random_seed(config.experiment.seed)
     dataset = module(config.data.dataset)
     data = dataset.load(config.data, seed=config.experiment.seed, validation_split=config.training.validation_split)
-    model, initial_epoch = load_or_build(config, data, files, fresh)
+    with distribute.scope(strategy):
+        model, initial_epoch = load_or_build(config, data, files, fresh)
     from rnnlab.callbacks import fault_callbacks, resume_epoch
 
     resumed_at = resume_epoch(files, initial_epoch)
@@ -280,17 +283,18 @@ def _train_locked(config: Config, files: RunFiles, *, fresh: bool, verbose: int 
         validation = (model_inputs(data.validation.x, spec, encoding), data.validation.y)
     started = time.perf_counter()
     with stop_requests() as stop, interrupted_as_error(config, files):
-        fit = model.fit(
-            model_inputs(data.train.x, spec, encoding),
-            data.train.y,
+        fit = distribute.fit(
+            strategy,
+            model,
+            (model_inputs(data.train.x, spec, encoding), data.train.y),
+            validation,
             batch_size=config.training.batch_size,
             epochs=initial_epoch + config.training.epochs,
             initial_epoch=initial_epoch,
-            validation_data=validation,
             callbacks=callbacks(config, files, validation is not None, appending=resumed_at > 0)
             + fault_callbacks(config, files, stop),
-            shuffle=True,
             verbose=verbose,
+            seed=config.experiment.seed,
         )
     wall = time.perf_counter() - started
     epochs_now = len(fit.history.get("loss", []))
