@@ -12,16 +12,16 @@ RECURRENT_CLASSES = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
 PER_STEP_KINDS = ("tagging", "language_model")
 
 
-def input_layer(cfg: ModelConfig, spec: TaskSpec) -> Any:
+def input_layer(cfg: ModelConfig, spec: TaskSpec, batch_size: int | None = None) -> Any:
     k = keras()
     if not spec.token_input:
-        return k.Input(shape=(spec.timesteps, spec.features), name="features")
+        return k.Input(shape=(spec.timesteps, spec.features), batch_size=batch_size, name="features")
     if cfg.encoding == "onehot":
-        return k.Input(shape=(spec.timesteps, spec.vocab_size), name="onehot")
-    return k.Input(shape=(spec.timesteps,), dtype="int32", name="token_ids")
+        return k.Input(shape=(spec.timesteps, spec.vocab_size), batch_size=batch_size, name="onehot")
+    return k.Input(shape=(spec.timesteps,), batch_size=batch_size, dtype="int32", name="token_ids")
 
 
-def recurrent_layers(cfg: ModelConfig, spec: TaskSpec) -> list[Any]:
+def recurrent_layers(cfg: ModelConfig, spec: TaskSpec, stateful: bool = False) -> list[Any]:
     """Stacked layers: every one but the last returns sequences, the last too for per-step tasks."""
     k = keras()
     cls = getattr(k.layers, RECURRENT_CLASSES[cfg.layer])
@@ -33,6 +33,7 @@ def recurrent_layers(cfg: ModelConfig, spec: TaskSpec) -> list[Any]:
             activation=cfg.activation,
             dropout=cfg.dropout,
             return_sequences=not last or spec.kind in PER_STEP_KINDS,
+            stateful=stateful,
             name=f"{cfg.layer}_{i + 1}",
         )
         if cfg.bidirectional:
@@ -52,12 +53,13 @@ def output_layer(spec: TaskSpec) -> Any:
     return k.layers.Dense(spec.num_classes, activation="softmax", name="output")
 
 
-def build_model(cfg: ModelConfig, spec: TaskSpec) -> Any:
+def build_model(cfg: ModelConfig, spec: TaskSpec, batch_size: int | None = None) -> Any:
+    """``batch_size`` fixes the batch and makes the recurrent layers stateful (state carried across batches)."""
     k = keras()
-    layers: list[Any] = [input_layer(cfg, spec)]
+    layers: list[Any] = [input_layer(cfg, spec, batch_size)]
     if spec.token_input and cfg.encoding == "embedding":
         layers.append(k.layers.Embedding(spec.vocab_size, cfg.embedding_dim, name="embedding"))
-    layers += recurrent_layers(cfg, spec)
+    layers += recurrent_layers(cfg, spec, stateful=batch_size is not None)
     layers.append(output_layer(spec))
     return k.Sequential(layers, name=f"{cfg.layer}_{spec.kind}")
 

@@ -41,7 +41,7 @@ class Answerer:
 
     def model(self) -> Predictor:
         if self._model is None:
-            self._model = keras_predictor(self.run)
+            self._model = getattr(self.dataset, "predictor", keras_predictor)(self.run)
         return self._model
 
     def answer(self, texts: list[str], params: dict[str, Any] | None = None) -> list[Prediction]:
@@ -49,8 +49,8 @@ class Answerer:
             return []
         return self.dataset.predict(self.run.config.data, self.run.state, self._lazy_model, texts, params or {})
 
-    def _lazy_model(self, x: np.ndarray) -> np.ndarray:
-        return self.model()(x)
+    def _lazy_model(self, *args: Any) -> Any:
+        return self.model()(*args)
 
 
 def open_answerer(target: str | Path, overrides: tuple[str, ...] = ()) -> Answerer:

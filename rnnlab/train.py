@@ -23,7 +23,7 @@ from rnnlab import fileio
 from rnnlab.artifacts import RunFiles, plot_curves, read_history, read_json, weights_dump
 from rnnlab.config import Config, dump_config
 from rnnlab.datasets import module
-from rnnlab.datasets.base import Prepared, Split, TaskSpec, one_hot
+from rnnlab.datasets.base import FitPlan, Prepared, Split, TaskSpec, one_hot
 from rnnlab.errors import RunError
 from rnnlab.runs import check_same_model
 from rnnlab.model import build_model, loss_and_metrics
@@ -133,7 +133,15 @@ def completed_epochs(files: RunFiles) -> int:
     return int(read_json(files.metrics).get("epochs", 0))
 
 
-def load_or_build(config: Config, data: Prepared, files: RunFiles, fresh: bool) -> tuple[Any, int]:
+def fit_plan(dataset: Any, config: Config, data: Prepared) -> FitPlan:
+    """The data as ``fit`` sees it; datasets that need more (batch order, state, logs) define ``fit_plan``."""
+    hook = getattr(dataset, "fit_plan", None)
+    return hook(config.data, config.training, data) if hook else FitPlan(data.train, data.validation)
+
+
+def load_or_build(
+    config: Config, data: Prepared, files: RunFiles, fresh: bool, batch_size: int | None = None
+) -> tuple[Any, int]:
     """The model to fit and the epoch it starts at."""
     k = keras()
     if not fresh and files.model.is_file() and files.config.is_file():
@@ -145,7 +153,7 @@ def load_or_build(config: Config, data: Prepared, files: RunFiles, fresh: bool) 
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
     shutil.rmtree(files.backup, ignore_errors=True)
-    return compile_model(build_model(config.model, data.spec), config, data.spec), 0
+    return compile_model(build_model(config.model, data.spec, batch_size), config, data.spec), 0
 
 
 def callbacks(config: Config, files: RunFiles, has_validation: bool, appending: bool) -> list[Any]:
@@ -220,7 +228,8 @@ def _train_locked(config: Config, files: RunFiles, *, fresh: bool, verbose: int 
     keras().utils.set_random_seed(config.experiment.seed)
     dataset = module(config.data.dataset)
     data = dataset.load(config.data, seed=config.experiment.seed, validation_split=config.training.validation_split)
-    model, initial_epoch = load_or_build(config, data, files, fresh)
+    plan = fit_plan(dataset, config, data)
+    model, initial_epoch = load_or_build(config, data, files, fresh, plan.stateful_batch)
     messages = []
     if initial_epoch:
         messages.append(
@@ -233,18 +242,18 @@ def _train_locked(config: Config, files: RunFiles, *, fresh: bool, verbose: int 
 
     encoding, spec = config.model.encoding, data.spec
     validation = None
-    if data.validation is not None:
-        validation = (model_inputs(data.validation.x, spec, encoding), data.validation.y)
+    if plan.validation is not None:
+        validation = (model_inputs(plan.validation.x, spec, encoding), plan.validation.y)
     started = time.perf_counter()
     fit = model.fit(
-        model_inputs(data.train.x, spec, encoding),
-        data.train.y,
+        model_inputs(plan.train.x, spec, encoding),
+        plan.train.y,
         batch_size=config.training.batch_size,
         epochs=initial_epoch + config.training.epochs,
         initial_epoch=initial_epoch,
         validation_data=validation,
-        callbacks=callbacks(config, files, validation is not None, appending=initial_epoch > 0),
-        shuffle=True,
+        callbacks=plan.callbacks + callbacks(config, files, validation is not None, appending=initial_epoch > 0),
+        shuffle=plan.shuffle,
         verbose=verbose,
     )
     wall = time.perf_counter() - started

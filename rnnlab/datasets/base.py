@@ -57,6 +57,20 @@ class Prepared:
 
 
 @dataclass
+class FitPlan:
+    """How ``fit`` sees the data. A dataset may reshape it with an optional hook
+    ``fit_plan(options, training, data) -> FitPlan`` (e.g. batches that continue each other)."""
+
+    train: Split
+    validation: Split | None = None
+    shuffle: bool = True
+    stateful_batch: int | None = None
+    """Build the recurrent layers stateful, with this fixed batch size."""
+    callbacks: list[Any] = field(default_factory=list)
+    """Run before the trainer's own, so metrics they add to the logs reach CSVLogger."""
+
+
+@dataclass
 class Prediction:
     """One answer: ``line`` for people, ``record`` for ``--json``."""
 
