@@ -58,21 +58,20 @@ def zero_state(cells: list[Any], rows: int) -> list[list[np.ndarray]]:
     return [[np.zeros((rows, int(s)), dtype=np.float32) for s in size] for size in sizes]
 
 
-def keras_step(model: Any, onehot_depth: int | None) -> StepFn:
-    """A compiled single step through a trained Sequential: each recurrent layer's cell advances once.
-
-    The cells are the trained layers' own, so the weights are shared, and whether the model was
-    trained stateful or not does not matter. ``onehot_depth`` is the vocabulary size when the model
-    reads one-hot vectors (None for token ids).
-    """
+def keras_step(model: Any) -> StepFn:
+    """A compiled single step through a trained Sequential that reads token ids: each recurrent
+    layer's cell advances once. The cells are the trained layers' own, so the weights are shared,
+    and whether the model was trained stateful or not does not matter."""
     tf = tensorflow()
     cells = [layer.cell for layer in model.layers if hasattr(layer, "cell")]
 
     @tf.function(reduce_retracing=True)
     def run(ids: Any, states: list[list[Any]]) -> tuple[Any, list[list[Any]]]:
-        x = tf.one_hot(ids, onehot_depth) if onehot_depth else ids
+        x = ids
         new_states = []
         for layer in model.layers:
+            if hasattr(layer, "vocab_size"):
+                x = tf.one_hot(x, layer.vocab_size)
             if hasattr(layer, "cell"):
                 x, state = layer.cell(x, states[len(new_states)], training=False)
                 new_states.append(list(state) if isinstance(state, (list, tuple)) else [state])

@@ -16,8 +16,10 @@ from rnnlab.train import model_inputs
 
 
 def load_keras_model(run: Run) -> Any:
+    from rnnlab.layers import custom_objects
+
     try:
-        return keras().saving.load_model(run.files.model, safe_mode=True)
+        return keras().saving.load_model(run.files.model, safe_mode=True, custom_objects=custom_objects())
     except (OSError, ValueError) as exc:
         raise RunError(f"{run.files.model}: cannot load the saved model ({exc}); retrain with --fresh") from None
 

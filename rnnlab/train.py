@@ -26,7 +26,7 @@ from rnnlab.datasets import module
 from rnnlab.datasets.base import FitPlan, Prepared, Split, TaskSpec, one_hot
 from rnnlab.errors import RunError
 from rnnlab.runs import check_same_model
-from rnnlab.model import build_model, loss_and_metrics
+from rnnlab.model import build_model, loss_and_metrics, onehot_inside
 from rnnlab.runtime import keras
 from rnnlab.summary import summarize
 
@@ -45,7 +45,7 @@ class TrainResult:
 
 def model_inputs(x: np.ndarray, spec: TaskSpec, encoding: str) -> np.ndarray:
     """Token ids become one-hot vectors when the model reads one-hot input."""
-    if spec.token_input and encoding == "onehot":
+    if spec.token_input and encoding == "onehot" and not onehot_inside(encoding, spec):
         return one_hot(x, spec.vocab_size)
     return x
 
@@ -146,7 +146,9 @@ def load_or_build(
     k = keras()
     if not fresh and files.model.is_file() and files.config.is_file():
         check_same_model(files, config, data.state)
-        model = k.saving.load_model(files.model, safe_mode=True)
+        from rnnlab.layers import custom_objects
+
+        model = k.saving.load_model(files.model, safe_mode=True, custom_objects=custom_objects())
         model.optimizer.learning_rate.assign(config.training.learning_rate)
         return model, completed_epochs(files)
     for path in files.outputs():

@@ -196,8 +196,7 @@ def predictor(run: Any) -> Any:
     from rnnlab.generation import keras_step
     from rnnlab.predict import load_keras_model
 
-    onehot = run.spec.vocab_size if run.config.model.encoding == "onehot" else None
-    return keras_step(load_keras_model(run), onehot)
+    return keras_step(load_keras_model(run))
 
 
 def predict(
