@@ -202,3 +202,10 @@ def test_missing_file_and_offline_download_say_how_to_fix(tmp_path: Path, monkey
 def test_validation_split_is_refused_in_favour_of_the_tail(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="data.validation_fraction"):
         lyrics.load(lyrics.Options(path=str(lyrics_config(tmp_path, PHRASE * 3, "v").with_suffix(".txt"))), seed=0, validation_split=0.1)
+
+
+def test_summary_counts_the_one_hot_kernel_as_simple_rnn_does(tmp_path: Path, cli) -> None:
+    path = lyrics_config(tmp_path, BILINGUAL * 3, "summary")
+    result = cli("summary", str(path))
+    vocab = len(set(BILINGUAL))
+    assert f"simple_rnn_1 (OneHotSimpleRNN): 48 × ({vocab} + 48 + 1) = {48 * (vocab + 49):,}" in result.stdout

@@ -10,6 +10,13 @@ A dataset module (``rnnlab/datasets/<name>.py``) defines:
 - ``predict(options, state, model, texts, params) -> list[Prediction]``: what "predict" means
   for this task, given the trained model wrapped as a ``Predictor``.
 
+Two optional hooks, for datasets that need more than plain ``fit`` and ``model(x)``:
+
+- ``fit_plan(options, training, data) -> FitPlan``: batch order, shuffling, a stateful model,
+  extra callbacks (the lyrics' consecutive batches and perplexity);
+- ``predictor(run) -> callable``: what ``predict`` receives as ``model`` instead of the
+  whole-batch ``Predictor`` (the lyrics' single-step function).
+
 Modules import TensorFlow lazily, so the config and the CLI's help stay fast.
 """
 
