@@ -13,13 +13,17 @@ from __future__ import annotations
 import math
 import zipfile
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from rnnlab.datasets.base import FitPlan, Prediction, Prepared, Split, TaskSpec
 from rnnlab.errors import DataError
+
+if TYPE_CHECKING:
+    from rnnlab.config import Training
+    from rnnlab.runs import Run
 
 URL = "https://raw.githubusercontent.com/d2l-ai/d2l-zh/v1.0.0/data/jaychou_lyrics.txt.zip"
 SHA256 = "3cfedd7d174111cdad5a27eaffaa6a2432a2842cf2590a03dd8a97610ea07043"
@@ -160,7 +164,7 @@ def add_perplexity(logs: dict[str, Any] | None) -> None:
             logs[key.replace("loss", "perplexity")] = math.exp(min(float(logs[key]), 700.0))
 
 
-def fit_plan(options: Options, training: Any, data: Prepared) -> FitPlan:
+def fit_plan(options: Options, training: "Training", data: Prepared) -> FitPlan:
     """Consecutive sampling: batches in adjacent order, a stateful model, states reset per epoch."""
     from rnnlab.runtime import keras
 
@@ -191,7 +195,7 @@ def encode_prefix(text: str, vocab: list[str]) -> list[int]:
     return [index[c] for c in text]
 
 
-def predictor(run: Any) -> Any:
+def predictor(run: "Run") -> Any:
     """A single-step function over the trained cells, so generation never re-reads its own text."""
     from rnnlab.generation import keras_step
     from rnnlab.predict import load_keras_model
