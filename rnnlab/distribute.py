@@ -232,6 +232,7 @@ def fit(
     callbacks: list[Any],
     verbose: int | str,
     seed: int,
+    shuffle: bool = True,
 ) -> Any:
     """``model.fit`` under the strategy, returning Keras's ``History``."""
     tf = tensorflow()
@@ -243,11 +244,11 @@ def fit(
             initial_epoch=initial_epoch,
             validation_data=validation,
             callbacks=callbacks,
-            shuffle=True,
+            shuffle=shuffle,
             verbose=verbose,
         )
     replicas = strategy.num_replicas_in_sync
-    train_ds = padded_batches(*train, batch_size=batch_size, replicas=replicas, shuffle_seed=seed)
+    train_ds = padded_batches(*train, batch_size=batch_size, replicas=replicas, shuffle_seed=seed if shuffle else None)
     val_ds = None if validation is None else padded_batches(*validation, batch_size=batch_size, replicas=replicas, shuffle_seed=None)
     if not is_multi_worker(strategy):
         return model.fit(

@@ -10,29 +10,49 @@ from rnnlab.runtime import keras
 
 RECURRENT_CLASSES = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
 PER_STEP_KINDS = ("tagging", "language_model")
+UNROLL_MAX_STEPS = 64
 
 
-def input_layer(cfg: ModelConfig, spec: TaskSpec) -> Any:
+def onehot_inside(encoding: str, spec: TaskSpec) -> bool:
+    """Language models read token ids even when one-hot: the model encodes them itself, which saves
+    memory and lets a SimpleRNN gather kernel rows instead of multiplying by one-hot vectors."""
+    return spec.kind == "language_model" and spec.token_input and encoding == "onehot"
+
+
+def gathers_onehot(cfg: ModelConfig, spec: TaskSpec) -> bool:
+    return onehot_inside(cfg.encoding, spec) and cfg.layer == "simple_rnn" and cfg.dropout == 0 and not cfg.bidirectional
+
+
+def input_layer(cfg: ModelConfig, spec: TaskSpec, batch_size: int | None = None) -> Any:
     k = keras()
     if not spec.token_input:
-        return k.Input(shape=(spec.timesteps, spec.features), name="features")
-    if cfg.encoding == "onehot":
-        return k.Input(shape=(spec.timesteps, spec.vocab_size), name="onehot")
-    return k.Input(shape=(spec.timesteps,), dtype="int32", name="token_ids")
+        return k.Input(shape=(spec.timesteps, spec.features), batch_size=batch_size, name="features")
+    if cfg.encoding == "onehot" and not onehot_inside(cfg.encoding, spec):
+        return k.Input(shape=(spec.timesteps, spec.vocab_size), batch_size=batch_size, name="onehot")
+    return k.Input(shape=(spec.timesteps,), batch_size=batch_size, dtype="int32", name="token_ids")
 
 
-def recurrent_layers(cfg: ModelConfig, spec: TaskSpec) -> list[Any]:
+def recurrent_layers(cfg: ModelConfig, spec: TaskSpec, stateful: bool = False) -> list[Any]:
     """Stacked layers: every one but the last returns sequences, the last too for per-step tasks."""
     k = keras()
-    cls = getattr(k.layers, RECURRENT_CLASSES[cfg.layer])
     layers = []
     for i in range(cfg.num_layers):
         last = i == cfg.num_layers - 1
+        options = {}
+        if i == 0 and gathers_onehot(cfg, spec):
+            from rnnlab.layers import OneHotSimpleRNN
+
+            cls, options = OneHotSimpleRNN, {"vocab_size": spec.vocab_size}
+        else:
+            cls = getattr(k.layers, RECURRENT_CLASSES[cfg.layer])
         layer = cls(
             cfg.units,
+            **options,
             activation=cfg.activation,
             dropout=cfg.dropout,
             return_sequences=not last or spec.kind in PER_STEP_KINDS,
+            stateful=stateful,
+            unroll=spec.timesteps is not None and spec.timesteps <= UNROLL_MAX_STEPS,
             name=f"{cfg.layer}_{i + 1}",
         )
         if cfg.bidirectional:
@@ -52,12 +72,15 @@ def output_layer(spec: TaskSpec) -> Any:
     return k.layers.Dense(spec.num_classes, activation="softmax", name="output")
 
 
-def build_model(cfg: ModelConfig, spec: TaskSpec) -> Any:
+def build_model(cfg: ModelConfig, spec: TaskSpec, batch_size: int | None = None) -> Any:
+    """``batch_size`` fixes the batch and makes the recurrent layers stateful (state carried across batches)."""
     k = keras()
-    layers: list[Any] = [input_layer(cfg, spec)]
+    layers: list[Any] = [input_layer(cfg, spec, batch_size)]
     if spec.token_input and cfg.encoding == "embedding":
         layers.append(k.layers.Embedding(spec.vocab_size, cfg.embedding_dim, name="embedding"))
-    layers += recurrent_layers(cfg, spec)
+    elif onehot_inside(cfg.encoding, spec) and not gathers_onehot(cfg, spec):
+        layers.append(k.layers.CategoryEncoding(spec.vocab_size, output_mode="one_hot", name="onehot"))
+    layers += recurrent_layers(cfg, spec, stateful=batch_size is not None)
     layers.append(output_layer(spec))
     return k.Sequential(layers, name=f"{cfg.layer}_{spec.kind}")
 

@@ -73,8 +73,9 @@ class Answerer:
     def model(self) -> Predictor:
         """The NumPy engine when it covers the run, else the Keras model (importing TensorFlow)."""
         if self._model is None:
-            self._model = numpy_predictor(self.run)
-            self.backend = "numpy" if self._model is not None else "keras"
+            hook = getattr(self.dataset, "predictor", None)
+            self._model = hook(self.run) if hook else numpy_predictor(self.run)
+            self.backend = "dataset" if hook else ("numpy" if self._model is not None else "keras")
             self._model = self._model or keras_predictor(self.run)
         return self._model
 
@@ -91,8 +92,8 @@ class LazyPredictor:
     def __init__(self, load: Callable[[], Predictor]) -> None:
         self._load = load
 
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        return self._load()(x)
+    def __call__(self, *args: Any) -> Any:
+        return self._load()(*args)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._load(), name)

@@ -48,10 +48,11 @@ def saved_json(path: Path) -> Any:
 
 def load_saved_model(files: RunFiles) -> Any:
     """The run's ``model.keras``, loaded with ``safe_mode=True`` (no code from the file runs)."""
+    from rnnlab.layers import custom_objects
     from rnnlab.runtime import keras
 
     try:
-        return keras().saving.load_model(files.model, safe_mode=True)
+        return keras().saving.load_model(files.model, safe_mode=True, custom_objects=custom_objects())
     except Exception as exc:  # noqa: BLE001 - a damaged or unsafe file gets one line, whatever Keras raises
         if "safe_mode" in str(exc):
             raise RunError(

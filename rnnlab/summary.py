@@ -54,7 +54,7 @@ def input_width(layer: Any) -> int:
 
 def layer_formula(layer: Any) -> tuple[str, int]:
     """(formula with numbers, parameter count) for one Keras layer."""
-    kind = type(layer).__name__
+    kind = type(layer).__name__.removeprefix("OneHot")
     cfg = layer.get_config()
     if kind == "Bidirectional":
         inner, n = layer_formula(layer.forward_layer)

@@ -24,11 +24,11 @@ from rnnlab import distribute, fileio
 from rnnlab.artifacts import RunFiles, plot_curves, read_history, read_json, weights_dump
 from rnnlab.config import Config, dump_config
 from rnnlab.datasets import module
-from rnnlab.datasets.base import Prepared, Split, TaskSpec, one_hot
+from rnnlab.datasets.base import FitPlan, Prepared, Split, TaskSpec, one_hot
 from rnnlab.errors import ConfigError, Interrupted, RnnlabError, RunError
 from rnnlab.faults import stop_requests
 from rnnlab.runs import backup_exists, check_same_model, load_saved_model
-from rnnlab.model import build_model, loss_and_metrics
+from rnnlab.model import build_model, loss_and_metrics, onehot_inside
 from rnnlab.numpy_rnn import save_weights
 from rnnlab.runtime import keras
 from rnnlab.summary import summarize
@@ -48,7 +48,7 @@ class TrainResult:
 
 def model_inputs(x: np.ndarray, spec: TaskSpec, encoding: str) -> np.ndarray:
     """Token ids become one-hot vectors when the model reads one-hot input."""
-    if spec.token_input and encoding == "onehot":
+    if spec.token_input and encoding == "onehot" and not onehot_inside(encoding, spec):
         return one_hot(x, spec.vocab_size)
     return x
 
@@ -136,7 +136,15 @@ def completed_epochs(files: RunFiles) -> int:
     return int(read_json(files.metrics).get("epochs", 0))
 
 
-def load_or_build(config: Config, data: Prepared, files: RunFiles, fresh: bool) -> tuple[Any, int]:
+def fit_plan(dataset: Any, config: Config, data: Prepared) -> FitPlan:
+    """The data as ``fit`` sees it; datasets that need more (batch order, state, logs) define ``fit_plan``."""
+    hook = getattr(dataset, "fit_plan", None)
+    return hook(config.data, config.training, data) if hook else FitPlan(data.train, data.validation)
+
+
+def load_or_build(
+    config: Config, data: Prepared, files: RunFiles, fresh: bool, batch_size: int | None = None
+) -> tuple[Any, int]:
     """The model to fit and the epoch it starts at."""
     if not fresh and files.model.is_file() and files.config.is_file():
         check_same_model(files, config, data.state)
@@ -145,13 +153,13 @@ def load_or_build(config: Config, data: Prepared, files: RunFiles, fresh: bool) 
         return model, completed_epochs(files)
     if not fresh and backup_exists(files) and files.config.is_file():
         check_same_model(files, config, data.state)
-        return compile_model(build_model(config.model, data.spec), config, data.spec), 0
+        return compile_model(build_model(config.model, data.spec, batch_size), config, data.spec), 0
     for path in files.outputs():
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
     shutil.rmtree(files.backup, ignore_errors=True)
     shutil.rmtree(files.tensorboard, ignore_errors=True)
-    return compile_model(build_model(config.model, data.spec), config, data.spec), 0
+    return compile_model(build_model(config.model, data.spec, batch_size), config, data.spec), 0
 
 
 def callbacks(config: Config, files: RunFiles, has_validation: bool, appending: bool) -> list[Any]:
@@ -257,8 +265,9 @@ def _train_locked(config: Config, files: RunFiles, strategy: Any, *, fresh: bool
     keras().utils.set_random_seed(config.experiment.seed)
     dataset = module(config.data.dataset)
     data = dataset.load(config.data, seed=config.experiment.seed, validation_split=config.training.validation_split)
+    plan = fit_plan(dataset, config, data)
     with distribute.scope(strategy):
-        model, initial_epoch = load_or_build(config, data, files, fresh)
+        model, initial_epoch = load_or_build(config, data, files, fresh, plan.stateful_batch)
     from rnnlab.callbacks import fault_callbacks, resume_epoch
 
     resumed_at = resume_epoch(files, initial_epoch)
@@ -279,20 +288,22 @@ def _train_locked(config: Config, files: RunFiles, strategy: Any, *, fresh: bool
 
     encoding, spec = config.model.encoding, data.spec
     validation = None
-    if data.validation is not None:
-        validation = (model_inputs(data.validation.x, spec, encoding), data.validation.y)
+    if plan.validation is not None:
+        validation = (model_inputs(plan.validation.x, spec, encoding), plan.validation.y)
     started = time.perf_counter()
     with stop_requests() as stop, interrupted_as_error(config, files):
         fit = distribute.fit(
             strategy,
             model,
-            (model_inputs(data.train.x, spec, encoding), data.train.y),
+            (model_inputs(plan.train.x, spec, encoding), plan.train.y),
             validation,
             batch_size=config.training.batch_size,
             epochs=initial_epoch + config.training.epochs,
             initial_epoch=initial_epoch,
-            callbacks=callbacks(config, files, validation is not None, appending=resumed_at > 0)
+            callbacks=plan.callbacks
+            + callbacks(config, files, validation is not None, appending=resumed_at > 0)
             + fault_callbacks(config, files, stop),
+            shuffle=plan.shuffle,
             verbose=verbose,
             seed=config.experiment.seed,
         )

@@ -11,6 +11,7 @@ DATASETS: dict[str, str] = {
     "alphabet": "rnnlab.datasets.alphabet",
     "regression": "rnnlab.datasets.regression",
     "hello": "rnnlab.datasets.hello",
+    "lyrics": "rnnlab.datasets.lyrics",
 }
 
 

@@ -10,6 +10,13 @@ A dataset module (``rnnlab/datasets/<name>.py``) defines:
 - ``predict(options, state, model, texts, params) -> list[Prediction]``: what "predict" means
   for this task, given the trained model wrapped as a ``Predictor``.
 
+Two optional hooks, for datasets that need more than plain ``fit`` and ``model(x)``:
+
+- ``fit_plan(options, training, data) -> FitPlan``: batch order, shuffling, a stateful model,
+  extra callbacks (the lyrics' consecutive batches and perplexity);
+- ``predictor(run) -> callable``: what ``predict`` receives as ``model`` instead of the
+  whole-batch ``Predictor`` (the lyrics' single-step function).
+
 Modules import TensorFlow lazily, so the config and the CLI's help stay fast.
 """
 
@@ -54,6 +61,20 @@ class Prepared:
     validation: Split | None = None
     test: Split | None = None
     state: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class FitPlan:
+    """How ``fit`` sees the data. A dataset may reshape it with an optional hook
+    ``fit_plan(options, training, data) -> FitPlan`` (e.g. batches that continue each other)."""
+
+    train: Split
+    validation: Split | None = None
+    shuffle: bool = True
+    stateful_batch: int | None = None
+    """Build the recurrent layers stateful, with this fixed batch size."""
+    callbacks: list[Any] = field(default_factory=list)
+    """Run before the trainer's own, so metrics they add to the logs reach CSVLogger."""
 
 
 @dataclass
