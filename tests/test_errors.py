@@ -204,6 +204,7 @@ CASES: list[Case] = [
     Case("length-not-a-number", (*P, "-p", "a", "--length", "abc"), "Invalid value for '--length'"),
     # lyrics: the corpus file
     Case("lyrics-missing-file", T, "data.path nope.txt: no such file", **lyrics("nope.txt")),
+    Case("lyrics-path-is-folder", T, "data.path corpus: is a folder; give the .zip or .txt file itself", **lyrics("corpus/a.txt", "ab") | {"config": good("lyrics", data={"path": "corpus"})}),
     Case("lyrics-corrupt-zip", T, "not a valid zip archive", **lyrics("corpus.zip", b"PK\x03\x04 truncated")),
     Case("lyrics-zip-several-files", T, "the zip must hold exactly one text file, found 2 (a.txt, b.txt)", **lyrics("corpus.zip", zip_of({"a.txt": "ab", "b.txt": "cd"}))),
     Case("lyrics-zip-no-files", T, "the zip must hold exactly one text file, found 0 (no files)", **lyrics("corpus.zip", zip_of({"empty/": ""}))),
@@ -226,6 +227,7 @@ CASES: list[Case] = [
     Case("lyrics-predict-changed-units", (*P, "-p", "ab", "--set", "model.units=5"), "trained with model.units=3 but the config says 5", setup="trained", **LY),
     # regression: CSV and NPZ files
     Case("regression-missing-file", T, "data.path nope.csv: file not found", **regression("nope.csv")),
+    Case("regression-path-is-folder", T, "data.path seq: is a folder; give the .csv or .npz file itself", **regression("seq/x.csv", CSV_HEAD) | {"config": good("regression", data={"path": "seq"})}),
     Case("regression-unknown-file-type", T, "unknown file type '.txt'; use .csv or .npz", **regression("seq.txt", "1 2;2 3,10\n")),
     Case("regression-csv-no-header", T, "the first row must be the header 'sequence,target'", **regression("seq.csv", "1 2;2 3,10\n")),
     Case("regression-csv-no-samples", T, "seq.csv: no samples", **regression("seq.csv", CSV_HEAD)),

@@ -124,6 +124,8 @@ def samples(options: Options) -> tuple[np.ndarray, np.ndarray]:
     if options.path is None:
         return np.array(LESSON_X, dtype=np.float32), np.array(LESSON_Y, dtype=np.float32)
     path = Path(options.path)
+    if path.is_dir():
+        raise DataError(f"data.path {path}: is a folder; give the .csv or .npz file itself")
     if not path.is_file():
         raise DataError(f"data.path {path}: file not found; give a .csv or .npz file (see the README's regression layout)")
     if path.suffix.lower() == ".csv":
