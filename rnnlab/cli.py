@@ -182,7 +182,7 @@ def predict(
     length: Annotated[int, typer.Option(help="characters to generate (language models)", min=1)] = 50,
     temperature: Annotated[float, typer.Option(help="sampling temperature; 0 = greedy (language models)", min=0.0)] = 0.0,
     top_k: Annotated[int, typer.Option("--top-k", help="sample among the k likeliest; 0 = all", min=0)] = 0,
-    seed: Annotated[int | None, typer.Option(help="seed for sampling")] = None,
+    seed: Annotated[int | None, typer.Option(help="seed for sampling", min=0)] = None,
     as_json: JsonOpt = False,
     set_: SetOpt = None,
 ) -> None:

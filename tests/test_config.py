@@ -119,10 +119,16 @@ def test_empty_missing_and_non_mapping_files(tmp_path: Path) -> None:
 import yaml  # noqa: E402
 from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
 
+
+from rnnlab.datasets import DATASETS, module  # noqa: E402
+
 TEXT = st.characters(blacklist_categories=("Cs",))
 
-KEYS = ["experiment", "data", "model", "training", "dataset", "alphabet", "letters", "window", "units", "layer",
-        "encoding", "learning_rate", "epochs", "early_stopping", "checkpoint", "monitor", "name", "seed", "dropout"]
+DATASET_KEYS = {name: sorted(set(module(name).Options.model_fields) - {"dataset"}) for name in DATASETS}
+"""Every registered dataset's own keys, so the property reaches each dataset's validators."""
+KEYS = ["experiment", "data", "model", "training", "dataset", *DATASETS, "units", "layer", "encoding", "learning_rate",
+        "epochs", "early_stopping", "checkpoint", "monitor", "name", "seed", "dropout",
+        *sorted({key for keys in DATASET_KEYS.values() for key in keys})]
 SCALARS = st.one_of(
     st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=True, allow_infinity=True),
     st.text(TEXT, max_size=12), st.sampled_from(["alphabet", "lstm", "onehot", "auto", "off", "../x", "1e-3"]),
@@ -136,8 +142,11 @@ EXPRESSIONS = st.one_of(
     st.text(TEXT, max_size=30),
     st.builds(lambda k, v: f"{k}={v}", st.lists(st.sampled_from(KEYS) | st.text(TEXT, max_size=4), min_size=1, max_size=3).map(".".join), st.text(TEXT, max_size=12)),
 )
+DATA_SECTIONS = st.one_of(
+    *(st.fixed_dictionaries({"dataset": st.just(name)}, optional={key: DOCUMENTS for key in keys}) for name, keys in DATASET_KEYS.items())
+)
 NEAR_VALID = st.fixed_dictionaries(
-    {"data": st.fixed_dictionaries({"dataset": st.just("alphabet")}, optional={"letters": SCALARS, "window": SCALARS})},
+    {"data": DATA_SECTIONS},
     optional={section: st.dictionaries(st.sampled_from(KEYS), DOCUMENTS, max_size=3) | SCALARS for section in ("experiment", "model", "training")},
 )
 RAW_TEXT = st.one_of(

@@ -9,6 +9,7 @@ rows (missing or corrupt data files, empty corpora, ...) to ``CASES``.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import re
@@ -16,11 +17,13 @@ import shutil
 import socket
 import subprocess
 import sys
+import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import yaml
 
@@ -29,9 +32,21 @@ from tests.conftest import PROJECT
 GOOD: dict[str, Any] = {"data": {"dataset": "alphabet"}, "model": {"units": 3}, "training": {"epochs": 1}}
 
 
-def good(**sections: dict[str, Any]) -> dict[str, Any]:
-    """GOOD with some sections' keys replaced."""
-    raw = json.loads(json.dumps(GOOD))
+CORPUS = "abcdefgh ijklmnop " * 3
+GOODS: dict[str, dict[str, Any]] = {
+    "alphabet": GOOD,
+    "lyrics": {"data": {"dataset": "lyrics", "path": "corpus.txt", "num_steps": 4}, "model": {"units": 3}, "training": {"epochs": 1, "batch_size": 2}},
+    "regression": {"data": {"dataset": "regression"}, "model": {"units": 3}, "training": {"epochs": 1}},
+    "hello": {"data": {"dataset": "hello"}, "model": {"units": 3}, "training": {"epochs": 1}},
+}
+"""A tiny valid config per dataset; rows change one thing in it."""
+DATA_FILES: dict[str, dict[str, str | bytes]] = {"lyrics": {"corpus.txt": CORPUS}}
+"""Files a dataset's GOOD config reads, written next to the config."""
+
+
+def good(dataset: str = "alphabet", **sections: dict[str, Any]) -> dict[str, Any]:
+    """GOODS[dataset] with some sections' keys replaced."""
+    raw = json.loads(json.dumps(GOODS[dataset]))
     for section, values in sections.items():
         raw.setdefault(section, {}).update(values)
     return raw
@@ -46,6 +61,43 @@ class Case:
     setup: str = ""  # a key of SETUPS: what the folder holds before the command runs
     name: str = "good"  # the config file's stem
     subprocess: bool = False  # also run as `python -m rnnlab` in a real process
+    files: dict[str, str | bytes] = field(default_factory=dict)  # written under {tmp} first
+    patch: dict[str, str] = field(default_factory=dict)  # "module.attribute": value ({tmp} allowed), monkeypatched
+
+    @property
+    def dataset(self) -> str:
+        data = self.config.get("data") if isinstance(self.config, dict) else None
+        return data.get("dataset", "alphabet") if isinstance(data, dict) else "alphabet"
+
+
+def zip_of(files: dict[str, str | bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def npz_of(**arrays: Any) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def lyrics(path: str, content: str | bytes | None = None, **data: Any) -> dict[str, Any]:
+    """Case keywords for a lyrics row reading ``path`` (written with ``content`` unless None)."""
+    return {"config": good("lyrics", data={"path": path, **data}), "files": {} if content is None else {path: content}}
+
+
+def regression(path: str, content: str | bytes | None = None) -> dict[str, Any]:
+    """Case keywords for a regression row reading ``path`` (written with ``content`` unless None)."""
+    return {"config": good("regression", data={"path": path}), "files": {} if content is None else {path: content}}
+
+
+CSV_HEAD = "sequence,target\n"
+OFFLINE = {"rnnlab.datasets.lyrics.URL": "file:///nonexistent/jaychou_lyrics.txt.zip", "keras.src.backend.config._KERAS_DIR": "{tmp}/keras-home"}
+"""No network: the lesson's corpus URL unreachable, and an empty Keras cache instead of the user's."""
+LY, RG, HE = (dict(config=GOODS[d], files=DATA_FILES.get(d, {})) for d in ("lyrics", "regression", "hello"))
 
 
 T, P = ("train", "{cfg}"), ("predict", "{cfg}")
@@ -146,25 +198,135 @@ CASES: list[Case] = [
     Case("missing-argument", ("train",), "Missing argument 'config'"),
     Case("bad-option-value", (*P, "--length", "0"), "Invalid value for '--length'"),
     Case("unknown-command", ("trian", "{cfg}"), "No such command 'trian'. Did you mean 'train'?", subprocess=True),
+    Case("seed-negative-option", (*P, "-p", "a", "--temperature", "1", "--seed", "-1"), "Invalid value for '--seed'", setup="trained"),
+    Case("temperature-negative", (*P, "-p", "a", "--temperature", "-1"), "Invalid value for '--temperature'"),
+    Case("top-k-negative", (*P, "-p", "a", "--top-k", "-1"), "Invalid value for '--top-k'"),
+    Case("length-not-a-number", (*P, "-p", "a", "--length", "abc"), "Invalid value for '--length'"),
+    # lyrics: the corpus file
+    Case("lyrics-missing-file", T, "data.path nope.txt: no such file", **lyrics("nope.txt")),
+    Case("lyrics-path-is-folder", T, "data.path corpus: is a folder; give the .zip or .txt file itself", **lyrics("corpus/a.txt", "ab") | {"config": good("lyrics", data={"path": "corpus"})}),
+    Case("lyrics-corrupt-zip", T, "not a valid zip archive", **lyrics("corpus.zip", b"PK\x03\x04 truncated")),
+    Case("lyrics-zip-several-files", T, "the zip must hold exactly one text file, found 2 (a.txt, b.txt)", **lyrics("corpus.zip", zip_of({"a.txt": "ab", "b.txt": "cd"}))),
+    Case("lyrics-zip-no-files", T, "the zip must hold exactly one text file, found 0 (no files)", **lyrics("corpus.zip", zip_of({"empty/": ""}))),
+    Case("lyrics-not-utf8", T, "corpus.txt: not UTF-8 text (bad byte at offset 3)", **lyrics("corpus.txt", "café".encode("latin-1"))),
+    Case("lyrics-zip-not-utf8", T, "corpus.zip: not UTF-8 text (bad byte at offset 3)", **lyrics("corpus.zip", zip_of({"a.txt": "café".encode("latin-1")}))),
+    Case("lyrics-empty-corpus", T, "the corpus is empty", **lyrics("corpus.txt", "")),
+    Case("lyrics-blank-corpus", T, "the corpus is empty", **lyrics("corpus.txt", " \n\n ")),
+    Case("lyrics-shorter-than-window", T, "the training text has 3 characters, fewer than one window of data.num_steps=4", **lyrics("corpus.txt", "abc")),
+    Case("lyrics-num-steps-larger-than-data", T, "the training text has 54 characters, fewer than one window of data.num_steps=500", **lyrics("corpus.txt", CORPUS, num_steps=500)),
+    Case("lyrics-validation-tail-too-short", T, "the validation tail has 3 characters, fewer than one window", **lyrics("corpus.txt", CORPUS, validation_fraction=0.05)),
+    Case("lyrics-fewer-windows-than-batch", (*T, "--set", "training.batch_size=64"), "consecutive sampling needs at least training.batch_size=64", **LY),
+    Case("lyrics-validation-split", (*T, "--set", "training.validation_split=0.2"), "for lyrics hold out the corpus tail with data.validation_fraction", **LY),
+    Case("lyrics-max-chars-1", (*T, "--set", "data.max_chars=1"), "data.max_chars: input should be greater than or equal to 2 (got 1)", **LY),
+    Case("lyrics-unknown-sampling", (*T, "--set", "data.sampling=randm"), "data.sampling: 'randm' is not allowed; did you mean 'random'?", **LY),
+    Case("lyrics-download-offline", T, "cannot download the lyrics corpus from file:///nonexistent/", good("lyrics", data={"path": None}), setup="keras_home", patch=OFFLINE),
+    # lyrics: predict
+    Case("lyrics-prefix-outside-vocabulary", (*P, "-p", "xyz"), "prefix 'xyz': 'x', 'y', 'z' not in this run's vocabulary of 17 characters", setup="trained", **LY),
+    Case("lyrics-prefix-empty", (*P, "-p", ""), "empty prefix; give at least one character", setup="trained", **LY),
+    Case("lyrics-predict-changed-num-steps", (*P, "-p", "ab", "--set", "data.num_steps=5"), "trained with data.num_steps=4 but the config says 5", setup="trained", **LY),
+    Case("lyrics-predict-changed-units", (*P, "-p", "ab", "--set", "model.units=5"), "trained with model.units=3 but the config says 5", setup="trained", **LY),
+    # regression: CSV and NPZ files
+    Case("regression-missing-file", T, "data.path nope.csv: file not found", **regression("nope.csv")),
+    Case("regression-path-is-folder", T, "data.path seq: is a folder; give the .csv or .npz file itself", **regression("seq/x.csv", CSV_HEAD) | {"config": good("regression", data={"path": "seq"})}),
+    Case("regression-unknown-file-type", T, "unknown file type '.txt'; use .csv or .npz", **regression("seq.txt", "1 2;2 3,10\n")),
+    Case("regression-csv-no-header", T, "the first row must be the header 'sequence,target'", **regression("seq.csv", "1 2;2 3,10\n")),
+    Case("regression-csv-no-samples", T, "seq.csv: no samples", **regression("seq.csv", CSV_HEAD)),
+    Case("regression-csv-unquoted-commas", T, "seq.csv, line 2: expected 2 columns (sequence,target), got 4", **regression("seq.csv", CSV_HEAD + "1,2;2,3,10\n")),
+    Case("regression-csv-non-numeric", T, "seq.csv, line 2: 'a b;c d' is not a sequence of numbers", **regression("seq.csv", CSV_HEAD + "a b;c d,10\n")),
+    Case("regression-csv-target-not-a-number", T, "target 'ten' is not a number", **regression("seq.csv", CSV_HEAD + "1 2;2 3,ten\n")),
+    Case("regression-csv-target-inf", T, "target 'inf' is not a finite number", **regression("seq.csv", CSV_HEAD + "1 2;2 3,inf\n")),
+    Case("regression-csv-ragged-steps", T, "'1 2;3' has steps of different lengths", **regression("seq.csv", CSV_HEAD + "1 2;3,10\n")),
+    Case("regression-csv-ragged-samples", T, "sequences differ in (steps, features): [(2, 2), (3, 2)]", **regression("seq.csv", CSV_HEAD + "1 2;2 3,10\n1 2;2 3;3 4,20\n")),
+    Case("regression-csv-nan", T, "'1 nan;2 3' contains inf or nan", **regression("seq.csv", CSV_HEAD + "1 nan;2 3,10\n")),
+    Case("regression-csv-empty-sequence", T, "'' must be steps of equal length", **regression("seq.csv", CSV_HEAD + ",10\n")),
+    Case("regression-csv-not-utf8", T, "seq.csv: not UTF-8 text (byte 27); save the CSV as UTF-8", **regression("seq.csv", (CSV_HEAD + "1 2;2 3,10\n").encode() + "é".encode("latin-1"))),
+    Case("regression-npz-corrupt", T, "seq.npz: not a readable .npz file", **regression("seq.npz", b"PK\x03\x04 truncated")),
+    Case("regression-npz-not-a-zip", T, "seq.npz: not a readable .npz file (not a zip archive)", **regression("seq.npz", b"x,y\n1,2\n")),
+    Case("regression-npz-pickled-objects", T, "seq.npz: holds pickled Python objects, which rnnlab does not load", **regression("seq.npz", npz_of(x=np.array([[1, 2], [3]], dtype=object), y=np.array([1, 2])))),
+    Case("regression-npz-missing-y", T, "seq.npz: missing array(s) ['y']", **regression("seq.npz", npz_of(x=np.zeros((2, 3, 2))))),
+    Case("regression-npz-x-not-3d", T, "x must be (samples, steps, features) and y (samples,) with as many samples, at least one; got (2, 3) and (2,)", **regression("seq.npz", npz_of(x=np.zeros((2, 3)), y=np.zeros(2)))),
+    Case("regression-npz-sample-counts-differ", T, "got (2, 3, 2) and (3,)", **regression("seq.npz", npz_of(x=np.zeros((2, 3, 2)), y=np.zeros(3)))),
+    Case("regression-npz-no-samples", T, "got (0, 3, 2) and (0,)", **regression("seq.npz", npz_of(x=np.zeros((0, 3, 2)), y=np.zeros(0)))),
+    Case("regression-npz-strings", T, "array x holds <U1 values, not real numbers", **regression("seq.npz", npz_of(x=np.array([[["a", "b"]]]), y=np.array([1.0])))),
+    Case("regression-npz-complex", T, "array x holds complex128 values, not real numbers", **regression("seq.npz", npz_of(x=np.zeros((2, 3, 2), dtype=complex), y=np.zeros(2)))),
+    Case("regression-npz-nan", T, "x or y contains inf or nan", **regression("seq.npz", npz_of(x=np.full((2, 3, 2), np.nan), y=np.zeros(2)))),
+    # regression: predict
+    Case("regression-prefix-ragged", (*P, "-p", "1,2;3"), "prefix: '1,2;3' has steps of different lengths", setup="trained", **RG),
+    Case("regression-prefix-not-numbers", (*P, "-p", "a,b"), "prefix: 'a,b' is not a sequence of numbers", setup="trained", **RG),
+    Case("regression-prefix-bad-json", (*P, "-p", "[[1,2],[3"), "prefix: '[[1,2],[3' is not a sequence of numbers", setup="trained", **RG),
+    Case("regression-prefix-wrong-shape", (*P, "-p", "1,2;2,3"), "has 2 step(s) of 2 number(s) but this run reads 3 of 2", setup="trained", **RG),
+    Case("regression-prefix-nan", (*P, "-p", "1,nan;2,3;3,4"), "prefix: '1,nan;2,3;3,4' contains inf or nan", setup="trained", **RG),
+    Case("regression-prefix-empty", (*P, "-p", ""), "prefix: '' must be steps of equal length", setup="trained", **RG),
+    Case("regression-predict-changed-path", (*P, "-p", "1,2;2,3;3,4", "--set", "data.path=x.csv"), "trained with data.path=None but the config says 'x.csv'", setup="trained", **RG),
+    # hello
+    Case("hello-length-mismatch", T, "source 'hello' and target 'ohlo' must be non-empty and equally long", good("hello", data={"target": "ohlo"}), subprocess=True),
+    Case("hello-count-mismatch", T, "2 source string(s) but 1 target string(s)", good("hello", data={"source": ["hello", "hallo"], "target": ["ohlol"]})),
+    Case("hello-empty-strings", T, "source '' and target '' must be non-empty", good("hello", data={"source": "", "target": ""})),
+    Case("hello-no-strings", T, "no source strings; give at least one", good("hello", data={"source": [], "target": []})),
+    Case("hello-unequal-sources", T, "all source strings must have the same length", good("hello", data={"source": ["hello", "hi"], "target": ["ohlol", "ih"]})),
+    Case("hello-source-not-text", T, "data.source.str: input should be a valid string (got 5)", good("hello", data={"source": 5})),
+    Case("hello-prefix-outside-vocabulary", (*P, "-p", "hex"), "prefix 'hex': 'x' — use only this run's characters 'ehlo'", setup="trained", **HE),
+    Case("hello-prefix-empty", (*P, "-p", "  "), "prefix '': empty — use only this run's characters 'ehlo'", setup="trained", **HE),
+    Case("hello-predict-changed-source", (*P, "-p", "hello", "--set", "data.source=hallo"), "trained with data.source='hello' but the config says 'hallo'", setup="trained", **HE),
+    # verify, export, plot, runs, init
+    Case("verify-not-a-run-folder", ("verify", "{tmp}"), "not a run folder (no config.yaml)"),
+    Case("verify-before-training", ("verify", "{cfg}"), "no trained model yet; run `rnnlab train"),
+    Case("verify-negative-tolerance", ("verify", "checkpoints/good", "--tolerance", "-1"), "Invalid value for '--tolerance'", setup="trained"),
+    Case("export-unknown-format", ("export", "checkpoints/good", "--format", "onnx"), "--format 'onnx': unknown export format; use one of keras, saved_model", setup="trained"),
+    Case("export-out-not-keras", ("export", "checkpoints/good", "--out", "m.h5"), "--out m.h5: Keras loads only files ending in .keras", setup="trained"),
+    Case("export-out-occupied", ("export", "checkpoints/good", "--format", "saved_model", "--out", "occupied"), "--out occupied: exists and is not a SavedModel", setup="trained", files={"occupied/notes.txt": "mine"}),
+    Case("export-not-a-run-folder", ("export", "{tmp}"), "not a run folder (no config.yaml)"),
+    Case("plot-unknown-metric", ("plot", "checkpoints/good", "--metric", "val_accuracy"), "no metric 'val_accuracy' in its history; available: accuracy, loss", setup="trained"),
+    Case("plot-out-not-png", ("plot", "checkpoints/good", "--metric", "loss", "--out", "x.jpg"), "--out x.jpg: the picture is a PNG", setup="trained"),
+    Case("plot-not-a-run-folder", ("plot", "{tmp}", "--metric", "loss"), "not a run folder (no history.csv)"),
+    Case("plot-untrained-run", ("plot", "checkpoints/fresh", "--metric", "loss"), "not trained yet (no history.csv)", files={"checkpoints/fresh/config.yaml": "data: {dataset: alphabet}\n"}),
+    Case("plot-no-runs", ("plot",), "Missing argument 'runs'"),
+    Case("runs-missing-root", ("runs", "nope"), "nope: no such folder; runs land in experiment.output_root"),
+    Case("init-existing-file", ("init", "good", "--out", "{cfg}"), "already exists; pass --force"),
+    Case("init-out-not-yaml", ("init", "x", "--out", "x.txt"), "--out x.txt: configs are .yaml files"),
+    Case("init-unknown-dataset", ("init", "x", "--dataset", "alphabt"), "data.dataset: unknown dataset 'alphabt'"),
+    Case("init-bad-name", ("init", "../x", "--out", "x.yaml"), "experiment.name: run name '../x' must be a plain folder name"),
 ]
 
 
 @pytest.fixture(scope="module")
-def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One tiny trained run (GOOD, 1 epoch), copied into each case that needs one."""
+def trained_runs(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """One tiny trained run per dataset (its GOODS config, 1 epoch), trained on first use and
+    copied into each case that needs one."""
     from rnnlab.config import validate
     from rnnlab.train import train
 
-    folder = tmp_path_factory.mktemp("trained")
-    config = validate(good(experiment={"output_root": str(folder), "name": "good"}), source="test")
-    return train(config, verbose=0).run_dir
+    runs: dict[str, Path] = {}
+
+    def trained(dataset: str) -> Path:
+        if dataset not in runs:
+            folder = tmp_path_factory.mktemp(f"trained-{dataset}")
+            raw = good(dataset, experiment={"output_root": str(folder), "name": "good"})
+            for name, content in DATA_FILES.get(dataset, {}).items():
+                write_file(folder / name, content)
+                raw["data"]["path"] = str(folder / name)
+            runs[dataset] = train(validate(raw, source="test"), verbose=0).run_dir
+        return runs[dataset]
+
+    return trained
+
+
+def write_file(path: Path, content: str | bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
 
 
 def copy_run(trained: Path, tmp: Path) -> Path:
+    """The trained run under tmp/checkpoints/good, its config as if trained from tmp (data files by name)."""
     run = tmp / "checkpoints" / "good"
     shutil.copytree(trained, run)
     config = yaml.safe_load((run / "config.yaml").read_text())
     config["experiment"]["output_root"] = "checkpoints"
+    if config["data"].get("path"):
+        config["data"]["path"] = Path(config["data"]["path"]).name
     (run / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
     return run
 
@@ -190,6 +352,7 @@ SETUPS: dict[str, Callable[[Path, Path], None]] = {
     "missing_vocab": lambda tmp, trained: (tmp / "checkpoints/good/vocab.json").unlink(),
     "corrupt_backup": lambda tmp, trained: _corrupt_backup(tmp / "checkpoints/good"),
     "locked": lambda tmp, trained: (tmp / "checkpoints/good/.lock").write_text(f"{os.getpid()}@{socket.gethostname()}"),
+    "keras_home": lambda tmp, trained: (tmp / "keras-home/datasets").mkdir(parents=True),
 }
 NEEDS_RUN = {"trained", "latin1_input", "corrupt_model", "lambda_model", "corrupt_run_config", "corrupt_task", "missing_vocab", "corrupt_backup", "locked"}
 
@@ -211,11 +374,11 @@ def prepare(case: Case, tmp: Path, trained: Path) -> list[str]:
     if case.setup in NEEDS_RUN:
         copy_run(trained, tmp)
     SETUPS[case.setup](tmp, trained)
+    for name, content in case.files.items():
+        write_file(tmp / name, content)
     cfg = tmp / f"{case.name}.yaml"
-    if isinstance(case.config, bytes):
-        cfg.write_bytes(case.config)
-    elif isinstance(case.config, str):
-        cfg.write_text(case.config, encoding="utf-8")
+    if isinstance(case.config, (str, bytes)):
+        write_file(cfg, case.config)
     else:
         cfg.write_text(yaml.safe_dump(case.config or GOOD), encoding="utf-8")
     return [a.format(cfg=cfg.name, tmp=tmp) for a in case.args]
@@ -239,9 +402,13 @@ def assert_one_clean_line(stderr: str, code: int, case: Case) -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_bad_input_is_one_line_exit_2_and_leaves_nothing(case: Case, cli, tmp_path: Path, request: pytest.FixtureRequest) -> None:
-    trained = request.getfixturevalue("trained_run") if case.setup in NEEDS_RUN | {"interrupted"} else tmp_path
+def test_bad_input_is_one_line_exit_2_and_leaves_nothing(
+    case: Case, cli, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trained = request.getfixturevalue("trained_runs")(case.dataset) if case.setup in NEEDS_RUN | {"interrupted"} else tmp_path
     argv = prepare(case, tmp_path, trained)
+    for target, value in case.patch.items():
+        monkeypatch.setattr(target, value.format(tmp=tmp_path))
     before = snapshot(tmp_path)
     result = cli(*argv)
     assert_one_clean_line(result.stderr, result.exit_code, case)

@@ -26,6 +26,8 @@ class Options(BaseModel):
     @model_validator(mode="after")
     def _pairs_line_up(self) -> "Options":
         sources, targets = as_list(self.source), as_list(self.target)
+        if not sources:
+            raise ValueError("no source strings; give at least one, e.g. source: hello")
         if len(sources) != len(targets):
             raise ValueError(f"{len(sources)} source string(s) but {len(targets)} target string(s); give one target per source")
         for s, t in zip(sources, targets):

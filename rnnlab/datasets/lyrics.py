@@ -54,6 +54,8 @@ def corpus_file(options: Options) -> Path:
     """The local corpus: ``data.path``, or the lesson's copy downloaded once into the Keras cache."""
     if options.path is not None:
         path = Path(options.path).expanduser()
+        if path.is_dir():
+            raise DataError(f"data.path {options.path}: is a folder; give the .zip or .txt file itself")
         if not path.is_file():
             raise DataError(f"data.path {options.path}: no such file; give a .zip holding one text file or a UTF-8 .txt")
         return path

@@ -14,6 +14,7 @@ Every sequence has the same number of steps and features.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from rnnlab.archives import load_npz
 from rnnlab.datasets.base import Prediction, Predictor, Prepared, TaskSpec, shuffled_split
 from rnnlab.errors import DataError
 
@@ -42,6 +44,7 @@ class Options(BaseModel):
 def parse_sequence(text: str, where: str) -> np.ndarray:
     """``"1,2;2,3;3,4"`` or JSON ``[[1,2],[2,3],[3,4]]`` → a (steps, features) float array."""
     text = text.strip()
+    rows: Any = None
     try:
         if text.startswith("["):
             rows = json.loads(text)
@@ -49,6 +52,8 @@ def parse_sequence(text: str, where: str) -> np.ndarray:
             rows = [[float(v) for v in re.split(r"[,\s]+", step.strip()) if v] for step in text.split(";")]
         array = np.array(rows, dtype=np.float32)
     except (ValueError, TypeError):
+        if isinstance(rows, list) and len({len(r) for r in rows if isinstance(r, list)}) > 1:
+            raise DataError(f"{where}: {text!r} has steps of different lengths; give every step as many numbers, e.g. {EXAMPLE!r}") from None
         raise DataError(
             f"{where}: {text!r} is not a sequence of numbers; write steps separated by ';' and a step's numbers "
             f"by ',' (e.g. {EXAMPLE!r}) or JSON like [[1,2],[2,3],[3,4]]"
@@ -61,8 +66,12 @@ def parse_sequence(text: str, where: str) -> np.ndarray:
 
 
 def read_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    with path.open(newline="", encoding="utf-8") as f:
-        rows = list(csv.reader(f))
+    try:
+        rows = list(csv.reader(io.StringIO(path.read_bytes().decode("utf-8-sig"), newline="")))
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not UTF-8 text (byte {exc.start}); save the CSV as UTF-8") from None
+    except csv.Error as exc:
+        raise DataError(f"{path}: not a readable CSV ({exc}); write rows like \"{EXAMPLE}\",10") from None
     if not rows or [c.strip() for c in rows[0]] != ["sequence", "target"]:
         raise DataError(f"{path}: the first row must be the header 'sequence,target'; then rows like \"{EXAMPLE}\",10")
     xs, ys = [], []
@@ -77,6 +86,8 @@ def read_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
             ys.append(float(row[1]))
         except ValueError:
             raise DataError(f"{where}: target {row[1]!r} is not a number") from None
+        if not np.isfinite(ys[-1]):
+            raise DataError(f"{where}: target {row[1]!r} is not a finite number; use a finite number")
     return stack_sequences(xs, path), np.array(ys, dtype=np.float32)
 
 
@@ -90,16 +101,20 @@ def stack_sequences(xs: list[np.ndarray], path: Path) -> np.ndarray:
 
 
 def read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            missing = {"x", "y"} - set(data.files)
-            if missing:
-                raise DataError(f"{path}: missing array(s) {sorted(missing)}; save x (samples, steps, features) and y (samples,)")
-            x, y = data["x"].astype(np.float32), data["y"].astype(np.float32)
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{path}: not a readable NPZ of numeric arrays ({exc})") from None
-    if x.ndim != 3 or y.reshape(len(y), -1).shape[1] != 1 or len(x) != len(y) or len(x) == 0:
-        raise DataError(f"{path}: x must be (samples, steps, features) and y (samples,) with as many samples; got {x.shape} and {y.shape}")
+    """Read without pickle (``archives.load_npz``); only real-valued numeric arrays are accepted."""
+    arrays = load_npz(path)
+    missing = {"x", "y"} - arrays.keys()
+    if missing:
+        raise DataError(f"{path}: missing array(s) {sorted(missing)}; save x (samples, steps, features) and y (samples,)")
+    for name in ("x", "y"):
+        if arrays[name].dtype.kind not in "biuf":
+            raise DataError(f"{path}: array {name} holds {arrays[name].dtype} values, not real numbers; save it as float or int")
+    x, y = arrays["x"].astype(np.float32), arrays["y"].astype(np.float32)
+    if x.ndim != 3 or y.ndim == 0 or len(x) == 0 or len(x) != len(y) or y.size != len(y):
+        raise DataError(
+            f"{path}: x must be (samples, steps, features) and y (samples,) with as many samples, at least one; "
+            f"got {x.shape} and {y.shape}"
+        )
     if not (np.isfinite(x).all() and np.isfinite(y).all()):
         raise DataError(f"{path}: x or y contains inf or nan; use finite numbers")
     return x, y.reshape(-1)
@@ -109,6 +124,8 @@ def samples(options: Options) -> tuple[np.ndarray, np.ndarray]:
     if options.path is None:
         return np.array(LESSON_X, dtype=np.float32), np.array(LESSON_Y, dtype=np.float32)
     path = Path(options.path)
+    if path.is_dir():
+        raise DataError(f"data.path {path}: is a folder; give the .csv or .npz file itself")
     if not path.is_file():
         raise DataError(f"data.path {path}: file not found; give a .csv or .npz file (see the README's regression layout)")
     if path.suffix.lower() == ".csv":
