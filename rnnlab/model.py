@@ -56,7 +56,7 @@ def build_model(cfg: ModelConfig, spec: TaskSpec) -> Any:
     k = keras()
     layers: list[Any] = [input_layer(cfg, spec)]
     if spec.token_input and cfg.encoding == "embedding":
-        layers.append(k.layers.Embedding(spec.vocab_size, cfg.embedding_dim, name="embedding"))
+        layers.append(k.layers.Embedding(spec.vocab_size, cfg.embedding_dim, mask_zero=spec.mask_padding, name="embedding"))
     layers += recurrent_layers(cfg, spec)
     layers.append(output_layer(spec))
     return k.Sequential(layers, name=f"{cfg.layer}_{spec.kind}")

@@ -203,9 +203,21 @@ def trainable_variables(model: Any) -> list[tuple[str, np.ndarray]]:
     return [(v.path, np.asarray(v.numpy())) for v in model.trainable_variables]
 
 
+def fit_inputs(config: Config, split: Split, spec: TaskSpec, *, shuffle: bool) -> dict[str, Any]:
+    """Keyword arguments that hand ``split`` to fit/evaluate: the dataset module's own batches
+    when it defines ``batches(options, split, *, batch_size, shuffle, seed)`` and that returns a
+    ``tf.data.Dataset`` (e.g. bucketed by length), else the arrays."""
+    make = getattr(module(config.data.dataset), "batches", None)
+    t = config.training
+    streamed = make(config.data, split, batch_size=t.batch_size, shuffle=shuffle, seed=config.experiment.seed) if make else None
+    if streamed is not None:
+        return {"x": streamed}
+    return {"x": model_inputs(split.x, spec, config.model.encoding), "y": split.y, "batch_size": t.batch_size}
+
+
 def evaluate_split(model: Any, split: Split, config: Config, spec: TaskSpec) -> dict[str, float]:
-    x = model_inputs(split.x, spec, config.model.encoding)
-    scores = model.evaluate(x, split.y, batch_size=config.training.batch_size, verbose=0, return_dict=True)
+    inputs = fit_inputs(config, split, spec, shuffle=False)
+    scores = model.evaluate(**inputs, verbose=0, return_dict=True)
     return {f"test_{k}": round(float(v), 6) for k, v in scores.items()}
 
 
@@ -231,20 +243,20 @@ def _train_locked(config: Config, files: RunFiles, *, fresh: bool, verbose: int 
     fileio.write_json(files.vocab, data.state)
     fileio.write_json(files.task, asdict(data.spec))
 
-    encoding, spec = config.model.encoding, data.spec
+    spec = data.spec
     validation = None
     if data.validation is not None:
-        validation = (model_inputs(data.validation.x, spec, encoding), data.validation.y)
+        held_out = fit_inputs(config, data.validation, spec, shuffle=False)
+        validation = held_out["x"] if "y" not in held_out else (held_out["x"], held_out["y"])
+    train_inputs = fit_inputs(config, data.train, spec, shuffle=True)
     started = time.perf_counter()
     fit = model.fit(
-        model_inputs(data.train.x, spec, encoding),
-        data.train.y,
-        batch_size=config.training.batch_size,
+        **train_inputs,
         epochs=initial_epoch + config.training.epochs,
         initial_epoch=initial_epoch,
         validation_data=validation,
         callbacks=callbacks(config, files, validation is not None, appending=initial_epoch > 0),
-        shuffle=True,
+        shuffle="y" in train_inputs,
         verbose=verbose,
     )
     wall = time.perf_counter() - started

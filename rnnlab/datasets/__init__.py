@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 DATASETS: dict[str, str] = {
     "alphabet": "rnnlab.datasets.alphabet",
+    "imdb": "rnnlab.datasets.imdb",
 }
 
 
