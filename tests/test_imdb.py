@@ -94,6 +94,7 @@ def small_config(folder: Path, name: str, **data: object) -> Path:
 
 
 def tarball(tree: Path, target: Path, extra: dict[str, bytes] | None = None) -> Path:
+    target.parent.mkdir(parents=True, exist_ok=True)
     with tarfile.open(target, "w:gz") as archive:
         archive.add(tree, arcname="aclImdb")
         for name, data in (extra or {}).items():
@@ -213,3 +214,126 @@ def test_bucketed_batches_pad_only_to_their_longest(npz_run: tuple[Path, Path]) 
         cells, seen = cells + x.size, seen + len(x)
     assert seen == len(split) and max(widths) - min(widths) > 10
     assert cells < 0.8 * len(split) * max(lengths), "bucketing should cut most of the padding"
+
+
+def one_line_error(call, *args, **kwargs) -> str:
+    with pytest.raises(DataError) as info:
+        call(*args, **kwargs)
+    message = str(info.value)
+    assert "\n" not in message and "Traceback" not in message
+    return message
+
+
+def directory_options(path: Path) -> imdb.Options:
+    return imdb.Options(source="directory", path=str(path), num_words=50, maxlen=40)
+
+
+def test_missing_class_folder_is_named(tmp_path: Path) -> None:
+    tree = write_acl_tree(tmp_path, per_class=5)
+    for review in (tree / "train" / "neg").iterdir():
+        review.unlink()
+    (tree / "train" / "neg").rmdir()
+    message = one_line_error(imdb.read_directory, directory_options(tmp_path))
+    assert "no train/neg/*.txt reviews" in message and "train/pos, train/neg, test/pos and test/neg" in message
+
+
+def test_empty_reviews_are_skipped_and_counted(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    tree = write_acl_tree(tmp_path, per_class=5)
+    (tree / "train" / "pos" / "5_7.txt").write_text("  \n", encoding="utf-8")
+    corpora = imdb.read_directory(directory_options(tree))
+    assert len(corpora["train"].items) == 9 and list(corpora["train"].labels).count(1) == 4
+    assert "skipped 1 empty review file(s) in train" in caplog.text and "5_7.txt" in caplog.text
+
+
+def test_non_utf8_review_names_the_file(tmp_path: Path) -> None:
+    tree = write_acl_tree(tmp_path, per_class=5)
+    (tree / "test" / "neg" / "3_2.txt").write_bytes(b"caf\xe9 was awful")
+    message = one_line_error(imdb.read_directory, directory_options(tree))
+    assert "test/neg/3_2.txt: not UTF-8 text (byte 3)" in message
+
+
+def test_tarball_is_read_in_memory_and_escaping_members_are_ignored(tmp_path: Path) -> None:
+    tree = write_acl_tree(tmp_path / "tree", per_class=5)
+    extra = {"../escape.txt": b"x", "/tmp/abs_escape.txt": b"x", "aclImdb/../../train/pos/evil.txt": b"great"}
+    archive = tarball(tree, tmp_path / "data" / "acl.tar.gz", extra)
+    corpora = imdb.read_directory(directory_options(archive))
+    assert len(corpora["train"].items) == 10 and len(corpora["test"].items) == 10
+    assert not (tmp_path / "escape.txt").exists() and not Path("/tmp/abs_escape.txt").exists()
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["acl.tar.gz"]
+
+
+def test_unreadable_tarball_and_npz_give_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.tar.gz"
+    bad.write_bytes(b"\x1f\x8b not really gzip")
+    assert "not a readable .tar.gz" in one_line_error(imdb.read_directory, directory_options(bad))
+    assert "no such folder or file" in one_line_error(imdb.read_directory, directory_options(tmp_path / "nope"))
+    assert "not a readable .npz" in one_line_error(imdb.read_npz, bad)
+    partial = tmp_path / "partial.npz"
+    np.savez(partial, x_train=np.zeros(3))
+    assert "no y_train, x_test, y_test inside" in one_line_error(imdb.read_npz, partial)
+
+
+class _Gadget:
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_npz_pickles_cannot_run_code(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    member = __import__("io").BytesIO()
+    np.lib.format.write_array_header_1_0(member, {"descr": "|O", "fortran_order": False, "shape": (1,)})
+    pickle.dump(_Gadget(marker), member)
+    path = tmp_path / "evil.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("x_train.npy", member.getvalue())
+        for name in ("y_train", "x_test", "y_test"):
+            buffer = __import__("io").BytesIO()
+            np.save(buffer, np.zeros(1, dtype=np.int64))
+            archive.writestr(f"{name}.npy", buffer.getvalue())
+    message = one_line_error(imdb.read_npz, path)
+    assert "refused posix.system" in message and "only arrays of word-id lists" in message
+    assert not marker.exists()
+
+
+def test_npz_of_non_id_lists_is_refused(tmp_path: Path) -> None:
+    words = np.empty(2, dtype=object)
+    words[:] = [["great", "film"], [1, 2]]
+    path = tmp_path / "words.npz"
+    np.savez(path, x_train=words, y_train=np.array([1, 0]), x_test=words, y_test=np.array([1, 0]))
+    assert "review 0 is not a list of non-negative word ids" in one_line_error(imdb.read_npz, path)
+
+
+def test_offline_with_nothing_cached_says_where_and_how(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli) -> None:
+    def offline(*args: object, **kwargs: object) -> str:
+        raise Exception("URL fetch failure on https://storage.googleapis.com/tensorflow/tf-keras-datasets/imdb.npz: None")
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
+    monkeypatch.setattr(keras().utils, "get_file", offline)
+    config = shipped_config("imdb_lstm", tmp_path)
+    result = cli("train", str(config))
+    assert result.exit_code == 2
+    line = result.output.strip()
+    assert line.count("\n") == 0 and line.startswith("error: imdb.npz is not cached at ")
+    assert str(tmp_path / "keras_home" / "datasets" / "imdb.npz") in line and "set data.path to a local" in line
+
+
+def test_predict_reads_prefix_stdin_and_input_file(npz_run: tuple[Path, Path], cli, tmp_path: Path) -> None:
+    config = str(npz_run[0])
+    by_prefix = cli("predict", config, "--prefix", SENTENCES[0], "--prefix", SENTENCES[1])
+    assert by_prefix.exit_code == 0, by_prefix.output
+    lines = by_prefix.output.splitlines()
+    assert [line.split()[0] for line in lines] == ["positive", "negative"]
+    assert all(0.5 <= float(line.split()[1]) <= 1.0 for line in lines)
+    by_stdin = cli("predict", config, input="superb actors\n\n!!!\ndreadful plot\n")
+    assert by_stdin.exit_code == 2
+    assert [line.split()[0] for line in by_stdin.stdout.splitlines()] == ["positive", "negative"]
+    assert "review '!!!' has no words to read" in by_stdin.stderr
+    reviews_file = tmp_path / "reviews.txt"
+    reviews_file.write_text("\n".join(SENTENCES), encoding="utf-8")
+    by_file = cli("predict", config, "--input-file", str(reviews_file), "--json")
+    records = [json.loads(line) for line in by_file.stdout.splitlines()]
+    assert [r["label"] for r in records] == ["positive", "negative", "positive", "negative"]
+    assert records[0]["known_words"] >= 3

@@ -222,6 +222,8 @@ def ranked_words(options: Options) -> list[str]:
 
 
 def _review_key(parts: tuple[str, ...]) -> tuple[str, str] | None:
+    if parts[:1] == ("/",) or ".." in parts:
+        return None
     if len(parts) >= 3 and parts[-3] in SPLITS and parts[-2] in LABELS and parts[-1].endswith(".txt"):
         return parts[-3], parts[-2]
     return None
