@@ -463,7 +463,9 @@ def batches(options: Options, split: Split, *, batch_size: int, shuffle: bool, s
         bucket_boundaries=boundaries,
         bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
     )
-    return data.prefetch(tf.data.AUTOTUNE)
+    per_bucket = np.bincount(np.searchsorted(boundaries, lengths, side="right"))
+    count = int(np.ceil(per_bucket / batch_size).sum())
+    return data.apply(tf.data.experimental.assert_cardinality(count)).prefetch(tf.data.AUTOTUNE)
 
 
 # --- predict ------------------------------------------------------------------------------------
