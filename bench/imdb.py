@@ -5,7 +5,7 @@ batch 64) for the same number of epochs on the same reviews (rnnlab's IMDB loade
 validation), then score the full test split. Each contender runs in its own process so its peak
 memory is its own. Seconds per epoch leave out the first epoch (tracing) when there are several.
 
-    python bench/run.py imdb [--epochs 3] [--limit N] [--source npz|directory]
+    python bench/run.py imdb [--epochs 3] [--patience P] [--limit N] [--source npz|directory]
 """
 
 from __future__ import annotations
@@ -31,7 +31,9 @@ def arguments(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bench/run.py imdb", description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=3, help="epochs per contender (default 3)")
     parser.add_argument("--limit", type=int, default=0, help="use only the first N reviews of each split (0 = all)")
+    parser.add_argument("--patience", type=int, default=0, help="EarlyStopping on val_loss (best weights restored) for both; 0 = off")
     parser.add_argument("--source", choices=("npz", "directory"), default="npz", help="shared imdb.npz or the aclImdb tarball")
+    parser.add_argument("--shared", type=Path, help="folder holding imdb.npz / aclImdb_train_test.tar.gz (default ../shared/data)")
     parser.add_argument("--one", choices=("lesson", "rnnlab"), help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -61,14 +63,21 @@ def generated_npz(folder: Path, per_class: int = 12500) -> Path:
     return path
 
 
+def real_file(args: argparse.Namespace, name: str) -> Path | None:
+    if args.shared is not None:
+        return args.shared / name if (args.shared / name).is_file() else None
+    return shared_file(name)
+
+
 def data_overrides(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
+    """The real data when present; generated reviews (said so in the table's title) otherwise."""
     if args.source == "directory":
-        tarball = shared_file("aclImdb_train_test.tar.gz")
+        tarball = real_file(args, "aclImdb_train_test.tar.gz")
         if tarball is None:
-            raise SystemExit("bench imdb --source directory needs ../shared/data/aclImdb_train_test.tar.gz")
+            raise SystemExit("bench imdb --source directory needs aclImdb_train_test.tar.gz in ../shared/data or --shared")
         return {"source": "directory", "path": str(tarball)}
-    npz = shared_file("imdb.npz") or generated_npz(scratch)
-    return {"source": "keras", "path": str(npz)}
+    npz = real_file(args, "imdb.npz")
+    return {"source": "keras", "path": str(npz or generated_npz(scratch)), "generated": npz is None}
 
 
 def config_for(data: dict[str, Any], epochs: int, bucketed: bool) -> Any:
@@ -119,21 +128,24 @@ def one_contender(args: argparse.Namespace) -> dict[str, Any]:
         on_epoch_begin=lambda epoch, logs: epoch_times.append(-time.perf_counter()),
         on_epoch_end=lambda epoch, logs: epoch_times.__setitem__(-1, epoch_times[-1] + time.perf_counter()),
     )
+    callbacks = [clock]
+    if args.patience:
+        callbacks.append(k.callbacks.EarlyStopping(monitor="val_loss", patience=args.patience, restore_best_weights=True))
     if bucketed:
         model = compile_model(build_model(config.model, data.spec), config, data.spec)
         held_out = fit_inputs(config, validation, data.spec, shuffle=False)["x"]
-        model.fit(**fit_inputs(config, train, data.spec, shuffle=True), epochs=args.epochs, validation_data=held_out, callbacks=[clock], verbose=2)
+        model.fit(**fit_inputs(config, train, data.spec, shuffle=True), epochs=args.epochs, validation_data=held_out, callbacks=callbacks, verbose=2)
         scores = model.evaluate(fit_inputs(config, test, data.spec, shuffle=False)["x"], verbose=0, return_dict=True)
     else:
         model = lesson_model(config.data.maxlen)
-        model.fit(train.x, train.y, batch_size=64, epochs=args.epochs, validation_data=(validation.x, validation.y), callbacks=[clock], verbose=2)
+        model.fit(train.x, train.y, batch_size=64, epochs=args.epochs, validation_data=(validation.x, validation.y), callbacks=callbacks, verbose=2)
         scores = model.evaluate(test.x, test.y, batch_size=64, verbose=0, return_dict=True)
     steady = epoch_times[1:] or epoch_times
     per_epoch = float(np.mean(steady))
     present = train.x != 0
     return {
         "way": "rnnlab: length buckets, masked" if bucketed else "lesson: padded to 500, fit",
-        "epochs": args.epochs,
+        "epochs": len(epoch_times),
         "s/epoch": per_epoch,
         "first epoch s": epoch_times[0],
         "reviews/s": len(train) / per_epoch,
@@ -151,14 +163,18 @@ def main(argv: list[str]) -> int:
         print("RESULT " + json.dumps(one_contender(args)), flush=True)
         return 0
     with tempfile.TemporaryDirectory() as scratch:
-        data = json.dumps(data_overrides(args, Path(scratch)))
+        overrides = data_overrides(args, Path(scratch))
+        origin = "GENERATED reviews (no real data found)" if overrides.pop("generated", False) else overrides["path"]
+        data = json.dumps(overrides)
         rows = []
         for way in ("lesson", "rnnlab"):
-            command = [sys.executable, str(HERE / "run.py"), "imdb", "--one", way, "--data", data, "--epochs", str(args.epochs), "--limit", str(args.limit)]
+            command = [sys.executable, str(HERE / "run.py"), "imdb", "--one", way, "--data", data]
+            command += ["--epochs", str(args.epochs), "--limit", str(args.limit), "--patience", str(args.patience)]
             print(f"# {way}: {' '.join(command[1:4])} ...", file=sys.stderr, flush=True)
             done = subprocess.run(command, capture_output=True, text=True)
-            sys.stderr.write(done.stderr[-3000:])
-            result = next((line for line in done.stdout.splitlines() if line.startswith("RESULT ")), None)
+            lines = done.stdout.splitlines()
+            sys.stderr.write("".join(f"  {line}\n" for line in lines if " - " in line) + done.stderr[-3000:])
+            result = next((line for line in lines if line.startswith("RESULT ")), None)
             if done.returncode or result is None:
                 print(f"{way} failed (exit {done.returncode})", file=sys.stderr)
                 return 1
@@ -168,7 +184,8 @@ def main(argv: list[str]) -> int:
     ratio["test acc"] = f"{100 * (ours['test acc'] - lesson['test acc']):+.2f} points"
     ratio["peak MB"] = ours["peak MB"] / lesson["peak MB"]
     columns = ["way", "epochs", "s/epoch", "first epoch s", "reviews/s", "steps/review", "test acc", "test reviews", "peak MB", "load s"]
-    print(f"IMDB ({args.source}, {lesson['test reviews']:,} test reviews), lesson's model, {args.epochs} epoch(s) each")
+    stopping = f"up to {args.epochs} epochs, EarlyStopping(val_loss, patience {args.patience})" if args.patience else f"{args.epochs} epoch(s) each"
+    print(f"IMDB from {origin} ({lesson['test reviews']:,} test reviews), lesson's model, {stopping}")
     print(table([*rows, ratio], columns))
     print(f"speed-up: {lesson['s/epoch'] / ours['s/epoch']:.2f}x seconds per epoch")
     return 0
