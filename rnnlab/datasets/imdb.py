@@ -258,7 +258,10 @@ def _folder_reviews(path: Path, splits: tuple[str, ...]) -> dict[tuple[str, str]
         for label in LABELS:
             folder = root / split / label
             files = sorted(folder.glob("*.txt")) if folder.is_dir() else []
-            found[(split, label)] = [(str(f), f.read_bytes()) for f in files if f.is_file()]
+            try:
+                found[(split, label)] = [(str(f), f.read_bytes()) for f in files if f.is_file()]
+            except OSError as exc:
+                raise DataError(f"{exc.filename}: cannot read this review ({exc.strerror}); fix its permissions or remove it") from None
     return found
 
 
@@ -306,10 +309,9 @@ def standardize(text: Any) -> Any:
 
 
 def vectorizer(vocabulary: list[str] | None = None, max_tokens: int | None = None) -> Any:
-    layer = keras().layers.TextVectorization(
+    return keras().layers.TextVectorization(
         max_tokens=max_tokens, standardize=standardize, output_mode="int", ragged=True, vocabulary=vocabulary
     )
-    return layer
 
 
 def learned_vocabulary(texts: list[str], num_words: int) -> list[str]:
