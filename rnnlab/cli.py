@@ -289,6 +289,20 @@ def runs_command(
 
 @app.command()
 @handled
+def evaluate(target: TargetArg, as_json: JsonOpt = False, set_: SetOpt = None) -> None:
+    """Score a trained run's saved model on its dataset's full test split."""
+    from rnnlab.evaluate import evaluate_run
+
+    scores = evaluate_run(target, tuple(set_ or []))
+    if as_json:
+        typer.echo(json.dumps(scores))
+        return
+    shown = ", ".join(f"{k.removeprefix('test_')} {v:.4f}" for k, v in scores.items() if k.startswith("test_") and k != "test_samples")
+    typer.echo(f"Test ({scores['test_samples']:,} samples, {scores['run']}): {shown}")
+
+
+@app.command()
+@handled
 def plot(
     runs: Annotated[list[Path], typer.Argument(help="run folders to compare", autocompletion=complete_runs, show_default=False)],
     metric: Annotated[str, typer.Option(help="history.csv column to plot, e.g. loss, accuracy, val_loss")] = "val_loss",
@@ -349,6 +363,29 @@ def verify(
     typer.echo(json.dumps(result.as_dict(), indent=2) if as_json else result.text(), nl=as_json)
     if not result.passed:
         raise typer.Exit(1)
+
+
+@app.command()
+@handled
+def show(
+    config: ConfigArg,
+    index: Annotated[int, typer.Option("--index", "-i", help="which sample, counting from 0", min=0)] = 0,
+    split: Annotated[str, typer.Option(help="train or test")] = "train",
+    as_json: JsonOpt = False,
+    set_: SetOpt = None,
+) -> None:
+    """Decode one sample of the data back to words (IMDB: review N of the training split)."""
+    from rnnlab.config import load_config
+    from rnnlab.errors import ConfigError
+    from rnnlab.evaluate import show_example
+
+    if split not in ("train", "test"):
+        raise ConfigError(f"--split {split!r}: use train or test")
+    example = show_example(load_config(config, set_ or []), index, split)
+    if as_json:
+        typer.echo(json.dumps(example.as_dict(), ensure_ascii=False))
+        return
+    typer.echo(f"{split} #{index} ({example.label}, {len(example.ids)} ids): {example.text}")
 
 
 def main() -> None:

@@ -223,8 +223,8 @@ def per_replica_input(strategy: Any, dataset: Any) -> Any:
 def fit(
     strategy: Any,
     model: Any,
-    train: tuple[np.ndarray, np.ndarray],
-    validation: tuple[np.ndarray, np.ndarray] | None,
+    train: tuple[np.ndarray, np.ndarray] | Any,
+    validation: tuple[np.ndarray, np.ndarray] | Any | None,
     *,
     batch_size: int,
     epochs: int,
@@ -234,18 +234,25 @@ def fit(
     seed: int,
     shuffle: bool = True,
 ) -> Any:
-    """``model.fit`` under the strategy, returning Keras's ``History``."""
+    """``model.fit`` under the strategy, returning Keras's ``History``. ``train`` is ``(x, y)``
+    arrays or, on one device only, a dataset module's own ``tf.data.Dataset``."""
     tf = tensorflow()
+    arrays = isinstance(train, tuple)
     if strategy is tf.distribute.get_strategy():
         return model.fit(
-            *train,
-            batch_size=batch_size,
+            *(train if arrays else (train,)),
+            batch_size=batch_size if arrays else None,
             epochs=epochs,
             initial_epoch=initial_epoch,
             validation_data=validation,
             callbacks=callbacks,
-            shuffle=shuffle,
+            shuffle=shuffle if arrays else False,
             verbose=verbose,
+        )
+    if not arrays:
+        raise ConfigError(
+            "training.distribute: this dataset feeds its own batches (e.g. data.bucket_by_length: true), which "
+            "rnnlab cannot yet split across replicas; set data.bucket_by_length=false or training.distribute=none"
         )
     replicas = strategy.num_replicas_in_sync
     train_ds = padded_batches(*train, batch_size=batch_size, replicas=replicas, shuffle_seed=seed if shuffle else None)

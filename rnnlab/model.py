@@ -77,7 +77,7 @@ def build_model(cfg: ModelConfig, spec: TaskSpec, batch_size: int | None = None)
     k = keras()
     layers: list[Any] = [input_layer(cfg, spec, batch_size)]
     if spec.token_input and cfg.encoding == "embedding":
-        layers.append(k.layers.Embedding(spec.vocab_size, cfg.embedding_dim, name="embedding"))
+        layers.append(k.layers.Embedding(spec.vocab_size, cfg.embedding_dim, mask_zero=spec.mask_padding, name="embedding"))
     elif onehot_inside(cfg.encoding, spec) and not gathers_onehot(cfg, spec):
         layers.append(k.layers.CategoryEncoding(spec.vocab_size, output_mode="one_hot", name="onehot"))
     layers += recurrent_layers(cfg, spec, stateful=batch_size is not None)

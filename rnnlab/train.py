@@ -231,9 +231,27 @@ def trainable_variables(model: Any) -> list[tuple[str, np.ndarray]]:
     return [(v.path, np.asarray(v.numpy())) for v in model.trainable_variables]
 
 
+def fit_data(config: Config, split: Split, spec: TaskSpec, *, shuffle: bool) -> Any:
+    """``split`` as fit/evaluate take it: the dataset module's own ``tf.data.Dataset`` when it
+    defines ``batches(options, split, *, batch_size, shuffle, seed)`` (e.g. bucketed by length),
+    else the ``(x, y)`` arrays."""
+    make = getattr(module(config.data.dataset), "batches", None)
+    streamed = (
+        make(config.data, split, batch_size=config.training.batch_size, shuffle=shuffle, seed=config.experiment.seed)
+        if make
+        else None
+    )
+    return streamed if streamed is not None else (model_inputs(split.x, spec, config.model.encoding), split.y)
+
+
 def evaluate_split(model: Any, split: Split, config: Config, spec: TaskSpec) -> dict[str, float]:
-    x = model_inputs(split.x, spec, config.model.encoding)
-    scores = model.evaluate(x, split.y, batch_size=config.training.batch_size, verbose=0, return_dict=True)
+    data = fit_data(config, split, spec, shuffle=False)
+    arrays = isinstance(data, tuple)
+    scores = (
+        model.evaluate(*data, batch_size=config.training.batch_size, verbose=0, return_dict=True)
+        if arrays
+        else model.evaluate(data, verbose=0, return_dict=True)
+    )
     return {f"test_{k}": round(float(v), 6) for k, v in scores.items()}
 
 
@@ -286,16 +304,16 @@ def _train_locked(config: Config, files: RunFiles, strategy: Any, *, fresh: bool
     fileio.write_json(files.vocab, data.state)
     fileio.write_json(files.task, asdict(data.spec))
 
-    encoding, spec = config.model.encoding, data.spec
+    spec = data.spec
     validation = None
-    if plan.validation is not None:
-        validation = (model_inputs(plan.validation.x, spec, encoding), plan.validation.y)
+    train_data = fit_data(config, plan.train, spec, shuffle=plan.shuffle)
+    validation = None if plan.validation is None else fit_data(config, plan.validation, spec, shuffle=False)
     started = time.perf_counter()
     with stop_requests() as stop, interrupted_as_error(config, files):
         fit = distribute.fit(
             strategy,
             model,
-            (model_inputs(plan.train.x, spec, encoding), plan.train.y),
+            train_data,
             validation,
             batch_size=config.training.batch_size,
             epochs=initial_epoch + config.training.epochs,

@@ -12,6 +12,7 @@ DATASETS: dict[str, str] = {
     "regression": "rnnlab.datasets.regression",
     "hello": "rnnlab.datasets.hello",
     "lyrics": "rnnlab.datasets.lyrics",
+    "imdb": "rnnlab.datasets.imdb",
 }
 
 

@@ -39,6 +39,7 @@ class TaskSpec:
     vocab_size: int | None = None
     features: int | None = None
     num_classes: int | None = None
+    mask_padding: bool = False
 
     @property
     def token_input(self) -> bool:

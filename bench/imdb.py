@@ -1,0 +1,191 @@
+"""IMDB: the lesson's way (every review padded to 500, plain ``fit``) vs rnnlab's length buckets.
+
+Both train the lesson's model (Embedding(10000, 32) → LSTM(100) → Dense(1, sigmoid), Adam,
+batch 64) for the same number of epochs on the same reviews (rnnlab's IMDB loader, 20% stratified
+validation), then score the full test split. Each contender runs in its own process so its peak
+memory is its own. Seconds per epoch leave out the first epoch (tracing) when there are several.
+
+    python bench/run.py imdb [--epochs 3] [--patience P] [--limit N] [--source npz|directory]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from common import peak_rss_mb, shared_file, table
+
+HERE = Path(__file__).resolve().parent
+PROJECT = HERE.parent
+
+
+def arguments(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="bench/run.py imdb", description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=3, help="epochs per contender (default 3)")
+    parser.add_argument("--limit", type=int, default=0, help="use only the first N reviews of each split (0 = all)")
+    parser.add_argument("--patience", type=int, default=0, help="EarlyStopping on val_loss (best weights restored) for both; 0 = off")
+    parser.add_argument("--source", choices=("npz", "directory"), default="npz", help="shared imdb.npz or the aclImdb tarball")
+    parser.add_argument("--shared", type=Path, help="folder holding imdb.npz / aclImdb_train_test.tar.gz (default ../shared/data)")
+    parser.add_argument("--one", choices=("lesson", "rnnlab"), help=argparse.SUPPRESS)
+    parser.add_argument("--data", help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def generated_npz(folder: Path, per_class: int = 12500) -> Path:
+    """Reviews shaped like IMDB's (log-normal lengths, median ≈ 174 words, Zipf-like ranks) with a
+    few sentiment words per review, for machines without ../shared/data."""
+    rng = np.random.default_rng(0)
+    arrays = {}
+    for split in ("train", "test"):
+        reviews, labels = [], []
+        for label in (0, 1):
+            for _ in range(per_class):
+                n = int(min(2400, max(10, rng.lognormal(5.16, 0.7))))
+                ranks = np.minimum(rng.zipf(1.3, n), 9990) + 5
+                signal = rng.integers(0, 5, size=max(1, n // 40)) + (20 if label else 40)
+                ranks[rng.integers(0, n, size=len(signal))] = signal
+                reviews.append(ranks.tolist())
+                labels.append(label)
+        x = np.empty(len(reviews), dtype=object)
+        x[:] = reviews
+        arrays[f"x_{split}"], arrays[f"y_{split}"] = x, np.array(labels, dtype=np.int64)
+    path = folder / "imdb.npz"
+    np.savez(path, **arrays)
+    (folder / "imdb_word_index.json").write_text(json.dumps({f"w{r}": r for r in range(1, 10001)}), encoding="utf-8")
+    return path
+
+
+def real_file(args: argparse.Namespace, name: str) -> Path | None:
+    if args.shared is not None:
+        return args.shared / name if (args.shared / name).is_file() else None
+    return shared_file(name)
+
+
+def data_overrides(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
+    """The real data when present; generated reviews (said so in the table's title) otherwise."""
+    if args.source == "directory":
+        tarball = real_file(args, "aclImdb_train_test.tar.gz")
+        if tarball is None:
+            raise SystemExit("bench imdb --source directory needs aclImdb_train_test.tar.gz in ../shared/data or --shared")
+        return {"source": "directory", "path": str(tarball)}
+    npz = real_file(args, "imdb.npz")
+    return {"source": "keras", "path": str(npz or generated_npz(scratch)), "generated": npz is None}
+
+
+def config_for(data: dict[str, Any], epochs: int, bucketed: bool) -> Any:
+    from rnnlab.config import load_config
+
+    overrides = [f"data.{k}={v}" for k, v in data.items()]
+    overrides += [f"data.bucket_by_length={str(bucketed).lower()}", f"training.epochs={epochs}", "training.early_stopping=off"]
+    return load_config(PROJECT / "configs" / "imdb_lstm.yaml", overrides)
+
+
+def limited(split: Any, limit: int, seed: int = 0) -> Any:
+    from rnnlab.datasets.base import Split
+
+    if not limit or len(split) <= limit:
+        return split
+    rows = np.random.default_rng(seed).permutation(len(split))[:limit]
+    return Split(split.x[rows], split.y[rows])
+
+
+def lesson_model(maxlen: int) -> Any:
+    """The lesson's script, layer for layer."""
+    from rnnlab.runtime import keras
+
+    k = keras()
+    model = k.Sequential([k.Input(shape=(maxlen,)), k.layers.Embedding(10000, 32), k.layers.LSTM(100), k.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def one_contender(args: argparse.Namespace) -> dict[str, Any]:
+    """Load, fit and test one way in this process; the figures as a JSON-able dict."""
+    from rnnlab.datasets import imdb
+    from rnnlab.model import build_model
+    from rnnlab.runtime import keras
+    from rnnlab.train import compile_model, fit_inputs
+
+    k = keras()
+    bucketed = args.one == "rnnlab"
+    config = config_for(json.loads(args.data), args.epochs, bucketed)
+    k.utils.set_random_seed(config.experiment.seed)
+    started = time.perf_counter()
+    data = imdb.load(config.data, seed=config.experiment.seed, validation_split=config.training.validation_split)
+    load_s = time.perf_counter() - started
+    train, validation, test = (limited(s, args.limit) for s in (data.train, data.validation, data.test))
+
+    epoch_times: list[float] = []
+    clock = k.callbacks.LambdaCallback(
+        on_epoch_begin=lambda epoch, logs: epoch_times.append(-time.perf_counter()),
+        on_epoch_end=lambda epoch, logs: epoch_times.__setitem__(-1, epoch_times[-1] + time.perf_counter()),
+    )
+    callbacks = [clock]
+    if args.patience:
+        callbacks.append(k.callbacks.EarlyStopping(monitor="val_loss", patience=args.patience, restore_best_weights=True))
+    if bucketed:
+        model = compile_model(build_model(config.model, data.spec), config, data.spec)
+        held_out = fit_inputs(config, validation, data.spec, shuffle=False)["x"]
+        model.fit(**fit_inputs(config, train, data.spec, shuffle=True), epochs=args.epochs, validation_data=held_out, callbacks=callbacks, verbose=2)
+        scores = model.evaluate(fit_inputs(config, test, data.spec, shuffle=False)["x"], verbose=0, return_dict=True)
+    else:
+        model = lesson_model(config.data.maxlen)
+        model.fit(train.x, train.y, batch_size=64, epochs=args.epochs, validation_data=(validation.x, validation.y), callbacks=callbacks, verbose=2)
+        scores = model.evaluate(test.x, test.y, batch_size=64, verbose=0, return_dict=True)
+    steady = epoch_times[1:] or epoch_times
+    per_epoch = float(np.mean(steady))
+    present = train.x != 0
+    return {
+        "way": "rnnlab: length buckets, masked" if bucketed else "lesson: padded to 500, fit",
+        "epochs": len(epoch_times),
+        "s/epoch": per_epoch,
+        "first epoch s": epoch_times[0],
+        "reviews/s": len(train) / per_epoch,
+        "steps/review": float(present.sum() / len(train)) if bucketed else float(train.x.shape[1]),
+        "test acc": float(scores["accuracy"]),
+        "test reviews": len(test),
+        "peak MB": peak_rss_mb(),
+        "load s": load_s,
+    }
+
+
+def main(argv: list[str]) -> int:
+    args = arguments(argv)
+    if args.one:
+        print("RESULT " + json.dumps(one_contender(args)), flush=True)
+        return 0
+    with tempfile.TemporaryDirectory() as scratch:
+        overrides = data_overrides(args, Path(scratch))
+        origin = "GENERATED reviews (no real data found)" if overrides.pop("generated", False) else overrides["path"]
+        data = json.dumps(overrides)
+        rows = []
+        for way in ("lesson", "rnnlab"):
+            command = [sys.executable, str(HERE / "run.py"), "imdb", "--one", way, "--data", data]
+            command += ["--epochs", str(args.epochs), "--limit", str(args.limit), "--patience", str(args.patience)]
+            print(f"# {way}: {' '.join(command[1:4])} ...", file=sys.stderr, flush=True)
+            done = subprocess.run(command, capture_output=True, text=True)
+            lines = done.stdout.splitlines()
+            sys.stderr.write("".join(f"  {line}\n" for line in lines if " - " in line) + done.stderr[-3000:])
+            result = next((line for line in lines if line.startswith("RESULT ")), None)
+            if done.returncode or result is None:
+                print(f"{way} failed (exit {done.returncode})", file=sys.stderr)
+                return 1
+            rows.append(json.loads(result.removeprefix("RESULT ")))
+    lesson, ours = rows
+    ratio = {"way": "ratio rnnlab / lesson", "s/epoch": ours["s/epoch"] / lesson["s/epoch"], "reviews/s": ours["reviews/s"] / lesson["reviews/s"]}
+    ratio["test acc"] = f"{100 * (ours['test acc'] - lesson['test acc']):+.2f} points"
+    ratio["peak MB"] = ours["peak MB"] / lesson["peak MB"]
+    columns = ["way", "epochs", "s/epoch", "first epoch s", "reviews/s", "steps/review", "test acc", "test reviews", "peak MB", "load s"]
+    stopping = f"up to {args.epochs} epochs, EarlyStopping(val_loss, patience {args.patience})" if args.patience else f"{args.epochs} epoch(s) each"
+    print(f"IMDB from {origin} ({lesson['test reviews']:,} test reviews), lesson's model, {stopping}")
+    print(table([*rows, ratio], columns))
+    print(f"speed-up: {lesson['s/epoch'] / ours['s/epoch']:.2f}x seconds per epoch")
+    return 0
