@@ -220,6 +220,18 @@ def per_replica_input(strategy: Any, dataset: Any) -> Any:
     return strategy.distribute_datasets_from_function(pipeline)
 
 
+OWN_BATCHES = (
+    "training.distribute: this dataset feeds its own batches (e.g. data.bucket_by_length: true), which "
+    "rnnlab cannot yet split across replicas; set data.bucket_by_length=false or training.distribute=none"
+)
+
+
+def check_batches(config: Config) -> None:
+    """Refuses, before a run folder is touched, what :func:`fit` could only refuse after loading the data."""
+    if config.training.distribute != "none" and getattr(config.data, "bucket_by_length", False):
+        raise ConfigError(OWN_BATCHES)
+
+
 def fit(
     strategy: Any,
     model: Any,
@@ -250,10 +262,7 @@ def fit(
             verbose=verbose,
         )
     if not arrays:
-        raise ConfigError(
-            "training.distribute: this dataset feeds its own batches (e.g. data.bucket_by_length: true), which "
-            "rnnlab cannot yet split across replicas; set data.bucket_by_length=false or training.distribute=none"
-        )
+        raise ConfigError(OWN_BATCHES)
     replicas = strategy.num_replicas_in_sync
     train_ds = padded_batches(*train, batch_size=batch_size, replicas=replicas, shuffle_seed=seed if shuffle else None)
     val_ds = None if validation is None else padded_batches(*validation, batch_size=batch_size, replicas=replicas, shuffle_seed=None)

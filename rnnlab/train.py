@@ -257,6 +257,7 @@ def evaluate_split(model: Any, split: Split, config: Config, spec: TaskSpec) -> 
 
 def train(config: Config, *, fresh: bool = False, verbose: int | str = "auto") -> TrainResult:
     check_tensorboard(config)
+    distribute.check_batches(config)
     strategy = distribute.strategy_for(config)
     with distribute.run_folder(config, strategy) as root:
         files = RunFiles(root)

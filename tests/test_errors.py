@@ -17,6 +17,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tarfile
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,10 +39,36 @@ GOODS: dict[str, dict[str, Any]] = {
     "lyrics": {"data": {"dataset": "lyrics", "path": "corpus.txt", "num_steps": 4}, "model": {"units": 3}, "training": {"epochs": 1, "batch_size": 2}},
     "regression": {"data": {"dataset": "regression"}, "model": {"units": 3}, "training": {"epochs": 1}},
     "hello": {"data": {"dataset": "hello"}, "model": {"units": 3}, "training": {"epochs": 1}},
+    "imdb": {
+        "data": {"dataset": "imdb", "path": "imdb.npz", "num_words": 20, "maxlen": 8},
+        "model": {"encoding": "embedding", "embedding_dim": 4, "units": 3},
+        "training": {"epochs": 1, "batch_size": 4},
+    },
 }
 """A tiny valid config per dataset; rows change one thing in it."""
-DATA_FILES: dict[str, dict[str, str | bytes]] = {"lyrics": {"corpus.txt": CORPUS}}
-"""Files a dataset's GOOD config reads, written next to the config."""
+
+def npz_of(**arrays: Any) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def objects(*items: Any) -> np.ndarray:
+    """A 1-D object array, as Keras's imdb.npz stores its reviews (lists of word ranks)."""
+    array = np.empty(len(items), dtype=object)
+    array[:] = list(items)
+    return array
+
+
+IMDB_WORDS = {"great": 1, "awful": 2, "film": 3, "plot": 4, "loved": 5, "boring": 6}
+IMDB_X = objects([1, 3], [2, 4], [5, 3, 1], [6, 4], [1, 5], [2, 6], [3, 1, 5], [4, 2])
+IMDB_Y = np.array([1, 0, 1, 0, 1, 0, 1, 0])
+IMDB_NPZ = npz_of(x_train=IMDB_X, y_train=IMDB_Y, x_test=IMDB_X, y_test=IMDB_Y)
+DATA_FILES: dict[str, dict[str, str | bytes]] = {
+    "lyrics": {"corpus.txt": CORPUS},
+    "imdb": {"imdb.npz": IMDB_NPZ, "imdb_word_index.json": json.dumps(IMDB_WORDS)},
+}
+"""Files a dataset's GOOD config reads, written next to the config (``data.path`` names the main one)."""
 
 
 def good(dataset: str = "alphabet", **sections: dict[str, Any]) -> dict[str, Any]:
@@ -78,9 +105,14 @@ def zip_of(files: dict[str, str | bytes]) -> bytes:
     return buffer.getvalue()
 
 
-def npz_of(**arrays: Any) -> bytes:
+def tar_of(files: dict[str, str | bytes]) -> bytes:
     buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for name, content in files.items():
+            data = content.encode() if isinstance(content, str) else content
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
     return buffer.getvalue()
 
 
@@ -94,10 +126,28 @@ def regression(path: str, content: str | bytes | None = None) -> dict[str, Any]:
     return {"config": good("regression", data={"path": path}), "files": {} if content is None else {path: content}}
 
 
+def imdb(path: str | None = "imdb.npz", files: dict[str, str | bytes] | None = None, **data: Any) -> dict[str, Any]:
+    """Case keywords for an imdb row reading ``path``; ``files`` replace the good npz and word index."""
+    return {"config": good("imdb", data={"path": path, **data}), "files": DATA_FILES["imdb"] if files is None else files}
+
+
+ACL = {f"aclImdb/{split}/{label}/{i}_{stars}.txt": f"{word} film {i}" for split in ("train", "test")
+       for label, stars, word in (("pos", 7, "great"), ("neg", 2, "awful")) for i in range(2)}  # fmt: skip
+"""A tiny aclImdb tree: two reviews per class and split."""
+
+
+def acl(path: str = "aclImdb", **changes: str | bytes | None) -> dict[str, Any]:
+    """Case keywords for an imdb ``source: directory`` row: ACL with files changed (None: removed)."""
+    files = {k: v for k, v in ({**ACL, **changes}).items() if v is not None}
+    return {"config": good("imdb", data={"source": "directory", "path": path}), "files": files}
+
+
 CSV_HEAD = "sequence,target\n"
 OFFLINE = {"rnnlab.datasets.lyrics.URL": "file:///nonexistent/jaychou_lyrics.txt.zip", "keras.src.backend.config._KERAS_DIR": "{tmp}/keras-home"}
 """No network: the lesson's corpus URL unreachable, and an empty Keras cache instead of the user's."""
-LY, RG, HE = (dict(config=GOODS[d], files=DATA_FILES.get(d, {})) for d in ("lyrics", "regression", "hello"))
+LY, RG, HE, IM = (dict(config=GOODS[d], files=DATA_FILES.get(d, {})) for d in ("lyrics", "regression", "hello", "imdb"))
+IMDB_OFFLINE = {"rnnlab.datasets.imdb.KERAS_ORIGIN": "file:///nonexistent/", "keras.src.backend.config._KERAS_DIR": "{tmp}/keras-home"}
+"""No network for Keras's imdb.npz, and an empty Keras cache instead of the user's."""
 
 
 T, P = ("train", "{cfg}"), ("predict", "{cfg}")
@@ -268,6 +318,54 @@ CASES: list[Case] = [
     Case("hello-prefix-outside-vocabulary", (*P, "-p", "hex"), "prefix 'hex': 'x' — use only this run's characters 'ehlo'", setup="trained", **HE),
     Case("hello-prefix-empty", (*P, "-p", "  "), "prefix '': empty — use only this run's characters 'ehlo'", setup="trained", **HE),
     Case("hello-predict-changed-source", (*P, "-p", "hello", "--set", "data.source=hallo"), "trained with data.source='hello' but the config says 'hallo'", setup="trained", **HE),
+    # imdb: Keras's npz and word index
+    Case("imdb-missing-npz", T, "data.path nope.npz: file not found; point it at a Keras-layout imdb.npz", **imdb("nope.npz")),
+    Case("imdb-npz-corrupt", T, "imdb.npz: not a readable .npz file", **imdb(files={"imdb.npz": b"PK\x03\x04 truncated"})),
+    Case("imdb-npz-missing-keys", T, "imdb.npz: no y_train, x_test, y_test inside", **imdb(files={"imdb.npz": npz_of(x_train=IMDB_X)})),
+    Case(
+        "imdb-npz-words-not-ids", T, "imdb.npz: x_train: review 0 is not a list of non-negative word ids",
+        **imdb(files={"imdb.npz": npz_of(x_train=objects(["great", "film"]), y_train=[1], x_test=IMDB_X, y_test=IMDB_Y)}),
+    ),
+    Case(
+        "imdb-npz-foreign-pickle", T, "x_train/y_train unreadable (refused fractions.Fraction); only arrays of word-id lists",
+        **imdb(files={"imdb.npz": npz_of(x_train=objects(__import__("fractions").Fraction(1, 2)), y_train=[1], x_test=IMDB_X, y_test=IMDB_Y)}),
+    ),
+    Case("imdb-npz-bad-labels", T, "imdb.npz: y_train must hold one 0/1 label per review in x_train", **imdb(files={"imdb.npz": npz_of(x_train=IMDB_X, y_train=IMDB_Y * 2, x_test=IMDB_X, y_test=IMDB_Y)})),
+    Case(
+        "imdb-word-index-not-a-mapping", T, "imdb_word_index.json: expected a JSON object mapping words to ranks 1, 2, …",
+        **imdb(files={"imdb.npz": IMDB_NPZ, "imdb_word_index.json": '["great", "awful"]'}),
+    ),
+    Case(
+        "imdb-word-index-not-utf8", T, "imdb_word_index.json: not a readable word index json (UnicodeDecodeError)",
+        **imdb(files={"imdb.npz": IMDB_NPZ, "imdb_word_index.json": b'{"caf\xe9": 1}'}),
+    ),
+    Case("imdb-word-index-missing", T, "data.word_index nope.json: file not found", **imdb(word_index="nope.json")),
+    Case("imdb-offline-nothing-cached", T, "imdb.npz is not cached at", **imdb(None, {}), setup="keras_home", patch=IMDB_OFFLINE),
+    Case("imdb-num-words-too-small", T, "num_words 4 leaves no word ids above index_from 3; raise it", **imdb(num_words=4)),
+    Case("imdb-maxlen-0", T, "data.maxlen: input should be greater than or equal to 1 (got 0)", **imdb(maxlen=0)),
+    Case("imdb-unknown-source", T, "data.source: 'folder' is not allowed", **imdb(source="folder")),
+    Case(
+        "imdb-bucketed-distributed", (*T, "--set", "training.distribute=mirrored"),
+        "training.distribute: this dataset feeds its own batches (e.g. data.bucket_by_length: true)", **imdb(bucket_by_length=True),
+    ),
+    # imdb: aclImdb folders and tarballs
+    Case("imdb-directory-needs-path", T, "source 'directory' needs data.path", **acl() | {"config": good("imdb", data={"source": "directory", "path": None})}),
+    Case("imdb-directory-missing", T, "data.path nope: no such folder or file", **acl("nope")),
+    Case("imdb-directory-no-neg", T, "no train/neg/*.txt reviews; an aclImdb folder needs", **acl(**{f"aclImdb/train/neg/{i}_2.txt": None for i in range(2)})),
+    Case("imdb-directory-no-test", T, "no test/neg/*.txt reviews", **acl(**{k: None for k in ACL if "/test/" in k})),
+    Case("imdb-directory-empty-class", T, "every train/neg/*.txt review is empty", **acl(**{f"aclImdb/train/neg/{i}_2.txt": " \n" for i in range(2)})),
+    Case("imdb-review-not-utf8", T, "0_2.txt: not UTF-8 text (byte 3); re-save the review as UTF-8", **acl(**{"aclImdb/train/neg/0_2.txt": b"caf\xe9 awful"})),
+    Case("imdb-tarball-corrupt", T, "acl.tar.gz: not a readable .tar.gz", **acl("acl.tar.gz") | {"files": {"acl.tar.gz": b"\x1f\x8b not gzip"}}),
+    Case(
+        "imdb-tarball-escapes", T, "member '../evil.txt' points outside the archive's folder; refused",
+        **acl("acl.tar.gz") | {"files": {"acl.tar.gz": tar_of({**ACL, "../evil.txt": "great"})}},
+    ),
+    # imdb: show, evaluate, predict
+    Case("imdb-show-index-out-of-range", ("show", "{cfg}", "--index", "99"), "--index 99: the train split has 8 samples; give 0 to 7", **IM),
+    Case("imdb-evaluate-before-training", ("evaluate", "{cfg}"), "no trained model yet; run `rnnlab train", **IM),
+    Case("imdb-predict-before-training", (*P, "-p", "great film"), "no trained model yet; run `rnnlab train", **IM),
+    Case("imdb-predict-changed-num-words", (*P, "-p", "great film", "--set", "data.num_words=30"), "trained with data.num_words=20 but the config says 30", setup="trained", **IM),
+    Case("imdb-predict-no-words", (*P, "-p", "!!!"), "review '!!!' has no words to read; give a sentence of words", setup="trained", **IM),
     # verify, export, plot, runs, init
     Case("verify-not-a-run-folder", ("verify", "{tmp}"), "not a run folder (no config.yaml)"),
     Case("verify-before-training", ("verify", "{cfg}"), "no trained model yet; run `rnnlab train"),
@@ -304,7 +402,8 @@ def trained_runs(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Pa
             raw = good(dataset, experiment={"output_root": str(folder), "name": "good"})
             for name, content in DATA_FILES.get(dataset, {}).items():
                 write_file(folder / name, content)
-                raw["data"]["path"] = str(folder / name)
+            if raw["data"].get("path"):
+                raw["data"]["path"] = str(folder / raw["data"]["path"])
             runs[dataset] = train(validate(raw, source="test"), verbose=0).run_dir
         return runs[dataset]
 

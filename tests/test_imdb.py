@@ -247,6 +247,13 @@ def test_empty_reviews_are_skipped_and_counted(tmp_path: Path, caplog: pytest.Lo
     assert "skipped 1 empty review file(s) in train" in caplog.text and "5_7.txt" in caplog.text
 
 
+def test_a_class_of_only_empty_reviews_is_refused(tmp_path: Path) -> None:
+    tree = write_acl_tree(tmp_path, per_class=5)
+    for review in (tree / "train" / "neg").iterdir():
+        review.write_text("\n", encoding="utf-8")
+    assert "every train/neg/*.txt review is empty" in one_line_error(imdb.read_directory, directory_options(tree))
+
+
 def test_non_utf8_review_names_the_file(tmp_path: Path) -> None:
     tree = write_acl_tree(tmp_path, per_class=5)
     (tree / "test" / "neg" / "3_2.txt").write_bytes(b"caf\xe9 was awful")
@@ -254,12 +261,20 @@ def test_non_utf8_review_names_the_file(tmp_path: Path) -> None:
     assert "test/neg/3_2.txt: not UTF-8 text (byte 3)" in message
 
 
-def test_tarball_is_read_in_memory_and_escaping_members_are_ignored(tmp_path: Path) -> None:
+def test_tarball_is_read_in_memory(tmp_path: Path) -> None:
     tree = write_acl_tree(tmp_path / "tree", per_class=5)
-    extra = {"../escape.txt": b"x", "/tmp/abs_escape.txt": b"x", "aclImdb/../../train/pos/evil.txt": b"great"}
-    archive = tarball(tree, tmp_path / "data" / "acl.tar.gz", extra)
+    archive = tarball(tree, tmp_path / "data" / "acl.tar.gz")
     corpora = imdb.read_directory(directory_options(archive))
     assert len(corpora["train"].items) == 10 and len(corpora["test"].items) == 10
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["acl.tar.gz"]
+
+
+@pytest.mark.parametrize("name", ["../escape.txt", "/tmp/abs_escape.txt", "aclImdb/../../train/pos/evil.txt"])
+def test_tarball_with_a_member_escaping_its_folder_is_refused(tmp_path: Path, name: str) -> None:
+    tree = write_acl_tree(tmp_path / "tree", per_class=5)
+    archive = tarball(tree, tmp_path / "data" / "acl.tar.gz", {name: b"great"})
+    message = one_line_error(imdb.read_directory, directory_options(archive))
+    assert f"member {name!r} points outside the archive's folder; refused" in message
     assert not (tmp_path / "escape.txt").exists() and not Path("/tmp/abs_escape.txt").exists()
     assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["acl.tar.gz"]
 

@@ -210,7 +210,9 @@ def ranked_words(options: Options) -> list[str]:
     try:
         index = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataError(f"{path}: not a readable word index json ({exc})") from None
+        raise DataError(
+            f"{path}: not a readable word index json ({type(exc).__name__}); point data.word_index at Keras's imdb_word_index.json"
+        ) from None
     if not isinstance(index, dict) or not all(isinstance(r, int) and r >= 1 for r in index.values()):
         raise DataError(f"{path}: expected a JSON object mapping words to ranks 1, 2, …")
     by_rank = {rank: word for word, rank in index.items()}
@@ -221,9 +223,12 @@ def ranked_words(options: Options) -> list[str]:
 # --- reading aclImdb folders and tarballs ------------------------------------------------------
 
 
+def _escapes(name: str) -> bool:
+    parts = PurePosixPath(name).parts
+    return parts[:1] == ("/",) or ".." in parts
+
+
 def _review_key(parts: tuple[str, ...]) -> tuple[str, str] | None:
-    if parts[:1] == ("/",) or ".." in parts:
-        return None
     if len(parts) >= 3 and parts[-3] in SPLITS and parts[-2] in LABELS and parts[-1].endswith(".txt"):
         return parts[-3], parts[-2]
     return None
@@ -237,11 +242,18 @@ def _decode(raw: bytes, where: str) -> str:
 
 
 def _tar_reviews(path: Path, splits: tuple[str, ...]) -> dict[tuple[str, str], list[tuple[str, bytes]]]:
-    """Regular ``*/{train,test}/{pos,neg}/*.txt`` members, read in memory: nothing is extracted."""
+    """Regular ``*/{train,test}/{pos,neg}/*.txt`` members, read in memory: nothing is extracted.
+    A member named outside the archive's folder (``../``, ``/``) means a broken or hostile
+    tarball: it is refused as a whole rather than half read."""
     found: dict[tuple[str, str], list[tuple[str, bytes]]] = {}
     try:
         with tarfile.open(path, "r|*") as archive:
             for member in archive:
+                if _escapes(member.name):
+                    raise DataError(
+                        f"{path}: member {member.name!r} points outside the archive's folder; refused, nothing was read "
+                        "(re-create the tarball from an aclImdb folder)"
+                    )
                 key = _review_key(PurePosixPath(member.name).parts)
                 if member.isfile() and key and key[0] in splits:
                     handle = archive.extractfile(member)
@@ -284,13 +296,13 @@ def read_directory(options: Options, splits: tuple[str, ...] = SPLITS) -> dict[s
                     f"data.path {path}: no {split}/{label}/*.txt reviews; an aclImdb folder needs "
                     f"train/pos, train/neg, test/pos and test/neg with one review per .txt file"
                 )
-            for where, raw in reviews:
-                text = _decode(raw, where)
-                if not text.strip():
-                    skipped.append(where)
-                    continue
-                texts.append(text)
-                labels.append(label_id)
+            decoded = [(where, _decode(raw, where)) for where, raw in reviews]
+            kept = [text for _, text in decoded if text.strip()]
+            skipped += [where for where, text in decoded if not text.strip()]
+            if not kept:
+                raise DataError(f"data.path {path}: every {split}/{label}/*.txt review is empty; put the review text in them")
+            texts += kept
+            labels += [label_id] * len(kept)
         if skipped:
             log.warning("skipped %d empty review file(s) in %s, e.g. %s", len(skipped), split, skipped[0])
         corpora[split] = Corpus(texts, np.array(labels, dtype=np.int32))
