@@ -18,6 +18,8 @@ API (all keyword arguments optional):
   with ``keras.utils.get_file`` (Keras draws the download bar and checks the hash), then
   extracts with ``extract`` below into that folder next to the download and returns it (without
   ``extract_to``: the downloaded file). Failures become one-line ``DataError``s.
+- ``with download_bar(): keras.utils.get_file(...)`` for a loader that calls ``get_file`` itself
+  (to word its own errors): Keras's bar on a terminal, silent elsewhere.
 - ``extract(archive, destination)`` unpacks a .tar(.gz/.bz2/.xz) or .zip with a bar per
   member, refusing paths that escape ``destination``; it unpacks into a temporary sibling and
   renames it into place, so an interrupted extraction leaves nothing that looks finished.
@@ -100,6 +102,23 @@ def extract(archive: Path, destination: Path, *, quiet: bool = False) -> Path:
     return destination
 
 
+@contextlib.contextmanager
+def download_bar(*, quiet: bool = False) -> Iterator[None]:
+    """Around ``keras.utils.get_file``: Keras's own download bar on a terminal, nothing in pipes
+    (Keras would otherwise write it to stdout wherever that goes)."""
+    from rnnlab.runtime import keras
+
+    k = keras()
+    logging_was_on = k.config.is_interactive_logging_enabled()
+    if not shown(quiet):
+        k.config.disable_interactive_logging()
+    try:
+        yield
+    finally:
+        if logging_was_on:
+            k.config.enable_interactive_logging()
+
+
 def fetch(
     origin: str,
     fname: str,
@@ -112,15 +131,9 @@ def fetch(
     """Download ``origin`` once (Keras's bar and hash check); extract it when ``extract_to`` names a folder."""
     from rnnlab.runtime import keras
 
-    k = keras()
-    logging_was_on = k.config.is_interactive_logging_enabled()
-    if not shown(quiet):
-        k.config.disable_interactive_logging()
     try:
-        path = Path(k.utils.get_file(fname, origin, file_hash=file_hash, cache_dir=cache_dir))
+        with download_bar(quiet=quiet):
+            path = Path(keras().utils.get_file(fname, origin, file_hash=file_hash, cache_dir=cache_dir))
     except Exception as exc:  # noqa: BLE001 - get_file raises bare Exception/ValueError for network and hash failures
         raise DataError(f"cannot download {origin} ({exc}); check the network or place {fname} in the cache") from None
-    finally:
-        if logging_was_on:
-            k.config.enable_interactive_logging()
     return extract(path, path.parent / extract_to, quiet=quiet) if extract_to else path

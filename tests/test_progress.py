@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import sys
 import tarfile
 import zipfile
 from pathlib import Path
@@ -73,3 +74,68 @@ def test_fetch_downloads_checks_the_hash_and_extracts(tmp_path: Path) -> None:
     assert (folder / "corpus" / "lyrics.txt").read_text(encoding="utf-8") == "窗外的麻雀"
     with pytest.raises(DataError, match="cannot download"):
         progress.fetch(archive.as_uri(), "other.tar.gz", file_hash="0" * 64, cache_dir=cache)
+
+
+def forced_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """stderr (pytest's capture) passes for a terminal: what a person watching would see."""
+    monkeypatch.delenv(progress.QUIET_ENV, raising=False)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+
+
+def test_imdb_reading_and_tokenizing_show_progress_only_when_shown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rnnlab.datasets import imdb
+    from tests.test_imdb import tarball, write_acl_tree
+
+    tree = write_acl_tree(tmp_path / "tree", per_class=600)
+    options = imdb.Options(source="directory", path=str(tmp_path / "tree"), num_words=50, maxlen=20)
+    archive = imdb.Options(source="directory", path=str(tarball(tree, tmp_path / "acl.tar.gz")), num_words=50, maxlen=20)
+
+    def prepare() -> None:
+        imdb.load(options, seed=0, validation_split=0.0)
+        imdb.read_directory(archive)
+
+    prepare()
+    assert capsys.readouterr() == ("", ""), "progress drawn off a terminal"
+    forced_on(monkeypatch)
+    prepare()
+    out, err = capsys.readouterr()
+    assert out == ""
+    for step in ("Reading train/pos reviews", "600/600", "Learning the vocabulary", "Tokenizing 1,200 reviews", "Reading acl.tar.gz"):
+        assert step in err, step
+    monkeypatch.setenv(progress.QUIET_ENV, "1")
+    prepare()
+    assert capsys.readouterr() == ("", ""), "RNNLAB_QUIET=1 ignored"
+
+
+@pytest.mark.parametrize("dataset", ["imdb", "lyrics"])
+def test_downloads_show_keras_bar_only_when_shown(
+    dataset: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The loaders' own ``get_file`` calls: Keras's download bar on a terminal, silent in a pipe."""
+    import keras
+
+    from rnnlab.datasets import imdb, lyrics
+
+    source = tmp_path / "origin" / "file.bin"
+    source.parent.mkdir()
+    source.write_bytes(b"not really data" * 1000)
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()
+    monkeypatch.setattr("keras.src.backend.config._KERAS_DIR", str(tmp_path / "keras-home"))
+    if dataset == "imdb":
+        monkeypatch.setattr(imdb, "KERAS_ORIGIN", source.parent.as_uri() + "/")
+        source.rename(source.with_name("imdb.npz"))
+        download = lambda: imdb.fetch("imdb.npz", digest)  # noqa: E731
+    else:
+        monkeypatch.setattr(lyrics, "URL", source.as_uri())
+        monkeypatch.setattr(lyrics, "SHA256", digest)
+        download = lambda: lyrics.corpus_file(lyrics.Options())  # noqa: E731
+    was_on = keras.config.is_interactive_logging_enabled()
+    path = download()
+    assert path.is_file() and capsys.readouterr() == ("", "")
+    assert keras.config.is_interactive_logging_enabled() == was_on
+    path.unlink()
+    forced_on(monkeypatch)
+    download()
+    assert "Downloading data from" in capsys.readouterr().out

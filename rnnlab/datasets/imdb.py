@@ -29,6 +29,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from rnnlab import progress
 from rnnlab.datasets.base import Prediction, Predictor, Prepared, Split, TaskSpec
 from rnnlab.errors import DataError
 from rnnlab.runtime import keras, tensorflow
@@ -174,7 +175,8 @@ def keras_cache_file(name: str) -> Path:
 def fetch(name: str, file_hash: str) -> Path:
     """Keras's own cache or download (hash checked); offline with no copy → how to point data.path."""
     try:
-        return Path(keras().utils.get_file(name, origin=KERAS_ORIGIN + name, file_hash=file_hash))
+        with progress.download_bar():
+            return Path(keras().utils.get_file(name, origin=KERAS_ORIGIN + name, file_hash=file_hash))
     except Exception as exc:  # noqa: BLE001 - get_file raises bare Exception on network failure
         raise DataError(
             f"{name} is not cached at {keras_cache_file(name)} and downloading it failed ({str(exc).splitlines()[0]}); "
@@ -247,8 +249,9 @@ def _tar_reviews(path: Path, splits: tuple[str, ...]) -> dict[tuple[str, str], l
     tarball: it is refused as a whole rather than half read."""
     found: dict[tuple[str, str], list[tuple[str, bytes]]] = {}
     try:
-        with tarfile.open(path, "r|*") as archive:
+        with tarfile.open(path, "r|*") as archive, progress.task(f"Reading {path.name}") as advance:
             for member in archive:
+                advance(1)
                 if _escapes(member.name):
                     raise DataError(
                         f"{path}: member {member.name!r} points outside the archive's folder; refused, nothing was read "
@@ -271,7 +274,9 @@ def _folder_reviews(path: Path, splits: tuple[str, ...]) -> dict[tuple[str, str]
             folder = root / split / label
             files = sorted(folder.glob("*.txt")) if folder.is_dir() else []
             try:
-                found[(split, label)] = [(str(f), f.read_bytes()) for f in files if f.is_file()]
+                found[(split, label)] = [
+                    (str(f), f.read_bytes()) for f in progress.track(files, f"Reading {split}/{label} reviews") if f.is_file()
+                ]
             except OSError as exc:
                 raise DataError(f"{exc.filename}: cannot read this review ({exc.strerror}); fix its permissions or remove it") from None
     return found
@@ -330,7 +335,8 @@ def learned_vocabulary(texts: list[str], num_words: int) -> list[str]:
     """The num_words - 2 commonest words of ``texts`` (ids 0 and 1 are padding and OOV)."""
     tf = tensorflow()
     layer = vectorizer(max_tokens=num_words)
-    layer.adapt(tf.data.Dataset.from_tensor_slices(texts).batch(1024))
+    batched = tf.data.Dataset.from_tensor_slices(texts).batch(1024)
+    layer.adapt(progress.track(batched, "Learning the vocabulary", total=len(batched)))
     return [str(w) for w in layer.get_vocabulary()[2:]]
 
 
@@ -340,7 +346,9 @@ def text_ids(texts: list[str], state: dict[str, Any]) -> list[list[int]]:
     layer = vectorizer(vocabulary=state["vocabulary"])
     first, oov, start = state["first_id"], state["oov_id"], state["start_id"]
     out: list[list[int]] = []
-    for batch in tf.data.Dataset.from_tensor_slices(list(texts)).batch(1024):
+    batched = tf.data.Dataset.from_tensor_slices(list(texts)).batch(1024)
+    few = len(batched) < 2  # a handful of reviews to predict: no bar flashing by
+    for batch in progress.track(batched, f"Tokenizing {len(texts):,} reviews", total=len(batched), quiet=few):
         for row in layer(batch).to_list():
             ids = [oov if i == 1 else i - 2 + first for i in row]
             out.append(([start] if start is not None else []) + ids)

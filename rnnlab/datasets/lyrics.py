@@ -59,10 +59,12 @@ def corpus_file(options: Options) -> Path:
         if not path.is_file():
             raise DataError(f"data.path {options.path}: no such file; give a .zip holding one text file or a UTF-8 .txt")
         return path
+    from rnnlab import progress
     from rnnlab.runtime import keras
 
     try:
-        return Path(keras().utils.get_file("jaychou_lyrics.txt.zip", origin=URL, file_hash=SHA256))
+        with progress.download_bar():
+            return Path(keras().utils.get_file("jaychou_lyrics.txt.zip", origin=URL, file_hash=SHA256))
     except Exception as exc:  # noqa: BLE001 - get_file raises bare Exception for network and hash failures
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DataError(
