@@ -33,7 +33,7 @@ def arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--limit", type=int, default=0, help="use only the first N reviews of each split (0 = all)")
     parser.add_argument("--patience", type=int, default=0, help="EarlyStopping on val_loss (best weights restored) for both; 0 = off")
     parser.add_argument("--source", choices=("npz", "directory"), default="npz", help="shared imdb.npz or the aclImdb tarball")
-    parser.add_argument("--shared", type=Path, help="folder holding imdb.npz / aclImdb_train_test.tar.gz (default ../shared/data)")
+    parser.add_argument("--shared", type=Path, help="folder holding imdb.npz / aclImdb_train_test.tar.gz (default $RNNLAB_SHARED_DATA or ../shared/data)")
     parser.add_argument("--one", choices=("lesson", "rnnlab"), help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     return parser.parse_args(argv)

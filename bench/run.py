@@ -1,7 +1,7 @@
 """Benchmarks: ``python bench/run.py TOPIC [options]``, each printing a side-by-side table from one run.
 
 Each topic lives in ``bench/<topic>.py`` and exposes ``main(argv: list[str]) -> int``.
-Real data is read from ``../shared/data`` when present; otherwise data of the same shape is generated.
+Real data is read from ``$RNNLAB_SHARED_DATA`` (default ``../shared/data``) when present; otherwise data of the same shape is generated.
 """
 
 from __future__ import annotations

@@ -14,7 +14,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 PROJECT = Path(__file__).resolve().parents[1]
 CONFIGS = PROJECT / "configs"
-SHARED_DATA = PROJECT.parent / "shared" / "data"
+SHARED_DATA = Path(os.environ.get("RNNLAB_SHARED_DATA") or PROJECT.parent / "shared" / "data").expanduser()
+"""Real data for the tests that skip without it: ``$RNNLAB_SHARED_DATA``, else ``../shared/data``."""
 
 
 def write_config(folder: Path, name: str, data: dict[str, Any]) -> Path:
