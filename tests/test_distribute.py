@@ -21,47 +21,28 @@ from rnnlab.config import load_config
 from rnnlab.distribute import cluster_from_cli, read_tf_config, tf_config
 from rnnlab.errors import ConfigError
 from tests.conftest import PROJECT, shipped_config
+from tests.test_imdb import write_keras_npz
 
 ARTIFACTS = {"config.yaml", "task.json", "vocab.json", "best.weights.h5", "model.keras", "history.csv", "metrics.json",
              "weights.txt", "curves.png", "summary.txt"}  # fmt: skip
 SGD = {"optimizer": "sgd", "learning_rate": 0.5}
 
-# Mirrored vs none, in one fresh process with two logical CPUs. The binary task stands in for IMDB:
-# to use the real data, replace `binary_task` with the imdb dataset's `load` (same Prepared shape).
+# Mirrored vs none, in one fresh process with two logical CPUs: the alphabet, and the real imdb
+# dataset module on a generated Keras-layout imdb.npz (plain padded arrays: bucketed tf.data batches
+# are refused under distribute, see the catalogue in test_errors.py).
 MIRRORED_SCRIPT = textwrap.dedent(
     """
     import json, sys
-    import numpy as np
     from rnnlab import distribute
     from rnnlab.config import load_config
-    from rnnlab.datasets.base import Split, TaskSpec
-    from rnnlab.model import build_model
-    from rnnlab.runtime import keras
-    from rnnlab.train import compile_model, train
-
-    def binary_task(seed):
-        rng = np.random.default_rng(seed)
-        x = rng.integers(2, 12, size=(160, 12)).astype("int32")
-        y = rng.integers(0, 2, size=160).astype("int32")
-        x[np.arange(160), rng.integers(0, 12, size=160)] = y  # the review's verdict: token 0 or 1 somewhere
-        return TaskSpec(kind="binary", timesteps=12, vocab_size=12), Split(x[:120], y[:120]), Split(x[120:], y[120:])
-
-    def binary_fit(config):
-        strategy = distribute.strategy_for(config)
-        spec, tr, va = binary_task(0)
-        keras().utils.set_random_seed(0)
-        with distribute.scope(strategy):
-            model = compile_model(build_model(config.model, spec), config, spec)
-        history = distribute.fit(strategy, model, (tr.x, tr.y), (va.x, va.y), batch_size=config.training.batch_size,
-                                 epochs=config.training.epochs, initial_epoch=0, callbacks=[], verbose=0, seed=0)
-        return history.history
+    from rnnlab.train import train
 
     out = {}
     for mode in ("mirrored", "none"):  # logical devices first: TensorFlow fixes them when it starts
         sets = ["training.distribute=" + mode] + (["training.devices=2"] if mode == "mirrored" else [])
-        alphabet = load_config(sys.argv[1], sets + ["experiment.name=" + mode])
-        out[mode] = {"alphabet": train(alphabet, verbose=0).metrics,
-                     "binary": binary_fit(load_config(sys.argv[2], sets))}
+        alphabet, imdb = (load_config(path, sets + [f"experiment.name={name}_{mode}"])
+                          for name, path in zip(("alphabet", "imdb"), sys.argv[1:3]))
+        out[mode] = {"alphabet": train(alphabet, verbose=0).metrics, "imdb": train(imdb, verbose=0).metrics}
         out[mode]["replicas"] = distribute.strategy_for(alphabet).num_replicas_in_sync
     print(json.dumps(out))
     """
@@ -144,15 +125,16 @@ def test_workers_flag_needs_multi_worker_and_tf_config(cli, tmp_path: Path, monk
 @pytest.mark.slow
 def test_mirrored_on_two_cpus_trains_as_well_as_one_device(tmp_path: Path) -> None:
     alphabet = shipped_config("alphabet_onehot", tmp_path, training={"epochs": 15, "learning_rate": 0.1})
-    (tmp_path / "binary").mkdir()
-    binary = shipped_config(
-        "alphabet_onehot",
-        tmp_path / "binary",
-        model={"encoding": "embedding", "layer": "gru", "units": 8},
-        training={"batch_size": 40, "epochs": 10, "learning_rate": 0.05},
+    npz, _ = write_keras_npz(tmp_path / "data" / "imdb.npz", per_class=100)
+    imdb = shipped_config(
+        "imdb_lstm",
+        tmp_path,
+        data={"path": str(npz), "num_words": 120, "maxlen": 60, "bucket_by_length": False},
+        model={"embedding_dim": 16, "layer": "gru", "units": 8},
+        training={"batch_size": 40, "epochs": 10, "learning_rate": 0.02, "early_stopping": None},
     )
     done = subprocess.run(
-        [sys.executable, "-c", MIRRORED_SCRIPT, str(alphabet), str(binary)],
+        [sys.executable, "-c", MIRRORED_SCRIPT, str(alphabet), str(imdb)],
         env=environment(), capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
@@ -162,9 +144,12 @@ def test_mirrored_on_two_cpus_trains_as_well_as_one_device(tmp_path: Path) -> No
     one, two = out["none"]["alphabet"], out["mirrored"]["alphabet"]
     assert two["final"]["accuracy"] == one["final"]["accuracy"] == 1.0
     assert two["final"]["loss"] == pytest.approx(one["final"]["loss"], rel=1e-3)
-    for mode in ("mirrored", "none"):  # logical devices first: TensorFlow fixes them when it starts
-        assert out[mode]["binary"]["val_accuracy"][-1] >= 0.9, (mode, out[mode]["binary"])
-    assert out["mirrored"]["binary"]["val_loss"][-1] == pytest.approx(out["none"]["binary"]["val_loss"][-1], abs=0.1)
+    # IMDB: 160 training reviews in global batches of 40 (20 per replica), 40 validation, 200 test.
+    for mode in ("mirrored", "none"):
+        assert out[mode]["imdb"]["epochs"] == 10
+        assert out[mode]["imdb"]["final"]["val_accuracy"] >= 0.9, (mode, out[mode]["imdb"])
+        assert out[mode]["imdb"]["test_accuracy"] >= 0.85, (mode, out[mode]["imdb"])
+    assert out["mirrored"]["imdb"]["final"]["val_loss"] == pytest.approx(out["none"]["imdb"]["final"]["val_loss"], abs=0.1)
 
 
 @pytest.mark.slow
