@@ -1,0 +1,60 @@
+"""Opt-in checks on the real data in ../shared/data (skipped when it is absent).
+
+They are the lessons' own claims, made small enough for CI: the lyrics model reaches training
+perplexity 1.2 and writes corpus phrases after 分开; the real IMDB npz loads as Keras lays it out.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rnnlab.config import load_config
+from rnnlab.datasets import imdb
+from rnnlab.predict import predict
+from rnnlab.train import train
+from tests.conftest import SHARED_DATA, shipped_config
+
+pytestmark = pytest.mark.realdata
+
+
+def shared(name: str) -> Path:
+    path = SHARED_DATA / name
+    if not path.is_file():
+        pytest.skip(f"{path} absent (real-data tests are opt-in)")
+    return path
+
+
+def test_lyrics_lesson_reaches_perplexity_1_2_and_writes_corpus_phrases(tmp_path: Path) -> None:
+    corpus_zip = shared("jaychou_lyrics.txt.zip")
+    config = shipped_config("lyrics_rnn", tmp_path, data={"path": str(corpus_zip)}, training={"epochs": 60})
+    metrics = train(load_config(config), verbose=0).metrics
+    assert metrics["best"]["perplexity"] <= 1.2, metrics["best"]
+
+    with zipfile.ZipFile(corpus_zip) as archive:
+        corpus = archive.read(archive.namelist()[0]).decode("utf-8").replace("\n", " ")
+    [answer] = predict(config, ["分开"], {"length": 50})
+    generated = answer.record["generated"]
+    assert len(generated) == 50
+    grams = [generated[i : i + 4] for i in range(len(generated) - 3)]
+    in_corpus = sum(gram in corpus for gram in grams) / len(grams)
+    assert in_corpus >= 0.8, f"only {in_corpus:.0%} of the 4-grams occur in the corpus: {generated}"
+
+
+def test_real_imdb_npz_loads_in_keras_layout() -> None:
+    npz = shared("imdb.npz")
+    shared("imdb_word_index.json")
+    options = imdb.Options(path=str(npz), maxlen=200)
+    data = imdb.load(options, seed=42, validation_split=0.2)
+    assert (len(data.train), len(data.validation), len(data.test)) == (20000, 5000, 25000)
+    assert data.train.x.shape == (20000, 200) and data.test.x.max() < options.num_words
+    for split in (data.train, data.validation, data.test):
+        assert abs(float(np.mean(split.y)) - 0.5) < 0.01, "splits stay balanced (stratified)"
+    starts = data.test.x[data.test.x[:, 0] != 0][:, 0]
+    assert set(np.unique(starts)) <= set(range(options.num_words))
+    words = json.loads((npz.parent / "imdb_word_index.json").read_text(encoding="utf-8"))
+    assert words["the"] == 1, "rank 1 is the most frequent word, stored without the index_from offset"
