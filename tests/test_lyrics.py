@@ -105,6 +105,20 @@ def test_numpy_generation_equals_keras_on_the_one_hot_simple_rnn(phrase_run: tup
     assert_same_generation(run, prefix="the ", length=40)
 
 
+def test_recurrent_dropout_keeps_the_plain_layer_and_numpy_agrees_at_inference() -> None:
+    from rnnlab.config import ModelConfig
+    from rnnlab.datasets.base import TaskSpec
+    from rnnlab.model import build_model
+    from rnnlab.numpy_rnn import Network, keras_layers
+
+    spec = TaskSpec(kind="language_model", timesteps=6, vocab_size=9, num_classes=9)
+    model = build_model(ModelConfig(units=8, recurrent_dropout=0.3), spec)
+    assert [type(layer).__name__ for layer in model.layers] == ["CategoryEncoding", "SimpleRNN", "Dense"]
+    assert model.layers[1].recurrent_dropout == 0.3
+    ids = np.random.default_rng(0).integers(0, 9, size=(2, 6))
+    np.testing.assert_allclose(Network(keras_layers(model))(ids), np.asarray(model(ids, training=False)), atol=1e-5)
+
+
 def test_vocabulary_round_trips_through_the_run_folder(bilingual_run: Path, tmp_path: Path) -> None:
     files = RunFiles(load_config(bilingual_run).run_dir)
     assert json.loads(files.vocab.read_text(encoding="utf-8")) == {"vocab": sorted(set(BILINGUAL))}
