@@ -49,11 +49,18 @@ class EpochBackup(k.callbacks.BackupAndRestore):
 
     The backup is kept when ``fit`` returns; the trainer removes it once every artifact is written,
     so a crash while writing them still resumes instead of starting over.
+
+    With ``interval_s`` > 0 an epoch is backed up only when that many seconds have passed since the
+    last backup (or a stop was requested): epochs of a fraction of a second would otherwise spend a
+    large share of their time writing, and a crash loses at most ``interval_s`` of training.
     """
 
-    def __init__(self, backup_dir: Path) -> None:
+    def __init__(self, backup_dir: Path, interval_s: float = 0.0, requested: Any = lambda: False) -> None:
         super().__init__(str(backup_dir), delete_checkpoint=False)
         self.folder = Path(backup_dir)
+        self.interval_s = interval_s
+        self.requested = requested
+        self.saved_at = -math.inf
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         state = backup_state(self.folder)
@@ -71,6 +78,9 @@ class EpochBackup(k.callbacks.BackupAndRestore):
         self.model._initial_epoch = int(state["epoch"])
 
     def _save_model(self) -> None:
+        if time.monotonic() - self.saved_at < self.interval_s and not self.requested():
+            return
+        self.saved_at = time.monotonic()
         epoch = self._current_epoch
         weights = f"epoch-{epoch}.weights.h5"
         previous = backup_state(self.folder).get("weights")
@@ -156,7 +166,8 @@ def fault_callbacks(config: Config, files: RunFiles, stop: Any) -> list[Any]:
     epoch end (history row, best checkpoint) before it records the epoch as done."""
     delay = epoch_delay()
     slow = [SlowEpochs(delay)] if delay else []
-    return [EpochSeeds(config.experiment.seed), *slow, EpochBackup(files.backup), StopAfterEpoch(stop)]
+    return [EpochSeeds(config.experiment.seed), *slow, EpochBackup(files.backup, config.training.backup_interval_s, stop),
+            StopAfterEpoch(stop)]
 
 
 def resume_epoch(files: RunFiles, initial_epoch: int) -> int:

@@ -50,6 +50,7 @@ class ModelConfig(Section):
     num_layers: int = Field(1, ge=1, description="stacked recurrent layers; all but the last return sequences")
     activation: Literal["tanh", "relu", "sigmoid", "linear"] = Field("tanh", description="recurrent activation φ")
     dropout: float = Field(0.0, ge=0.0, lt=1.0, description="input dropout of each recurrent layer")
+    recurrent_dropout: float = Field(0.0, ge=0.0, lt=1.0, description="dropout on each recurrent layer's state h_{t-1}")
     bidirectional: bool = Field(False, description="wrap each recurrent layer in Bidirectional")
 
 
@@ -70,6 +71,12 @@ class Training(Section):
     batch_size: int = Field(32, ge=1, description="samples per gradient step: the global batch, split over all replicas")
     epochs: int = Field(10, ge=1, description="epochs per `rnnlab train` call (a re-run continues for as many more)")
     clipnorm: float | None = Field(None, gt=0.0, description="clip the global gradient norm to this (Keras global_clipnorm)")
+    backup_interval_s: float = Field(
+        0.0, ge=0.0, description="seconds between resumable backups (backup/); 0 = after every epoch"
+    )
+    steps_per_execution: int = Field(
+        1, ge=1, description="batches per compiled call (Keras steps_per_execution); saves per-batch overhead on small models"
+    )
     validation_split: float = Field(0.0, ge=0.0, lt=1.0, description="fraction of training data held out for validation")
     early_stopping: EarlyStopping | None = Field(None, description="EarlyStopping settings, or off")
     checkpoint: Checkpoint = Field(default_factory=Checkpoint, description="ModelCheckpoint settings")

@@ -52,6 +52,22 @@ def generate(
         logits, state = step(np.array(out[-1:], dtype=np.int32), state)
 
 
+class EngineStep:
+    """An engine with ``initial_state(rows)`` and ``step(state, ids) -> (state, logits)`` (the NumPy
+    one, which needs no TensorFlow) as a ``StepFn``."""
+
+    backend = "numpy"
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+
+    def __call__(self, ids: np.ndarray, state: State) -> tuple[np.ndarray, State]:
+        if state is None:
+            state = self.engine.initial_state(len(ids))
+        state, logits = self.engine.step(state, ids)
+        return logits, state
+
+
 def zero_state(cells: list[Any], rows: int) -> list[list[np.ndarray]]:
     """One list of zero arrays per recurrent cell (LSTM has two: h and c)."""
     sizes = [cell.state_size if isinstance(cell.state_size, (list, tuple)) else [cell.state_size] for cell in cells]

@@ -20,7 +20,8 @@ def onehot_inside(encoding: str, spec: TaskSpec) -> bool:
 
 
 def gathers_onehot(cfg: ModelConfig, spec: TaskSpec) -> bool:
-    return onehot_inside(cfg.encoding, spec) and cfg.layer == "simple_rnn" and cfg.dropout == 0 and not cfg.bidirectional
+    plain = cfg.dropout == cfg.recurrent_dropout == 0 and not cfg.bidirectional
+    return onehot_inside(cfg.encoding, spec) and cfg.layer == "simple_rnn" and plain
 
 
 def input_layer(cfg: ModelConfig, spec: TaskSpec, batch_size: int | None = None) -> Any:
@@ -50,6 +51,7 @@ def recurrent_layers(cfg: ModelConfig, spec: TaskSpec, stateful: bool = False) -
             **options,
             activation=cfg.activation,
             dropout=cfg.dropout,
+            recurrent_dropout=cfg.recurrent_dropout,
             return_sequences=not last or spec.kind in PER_STEP_KINDS,
             stateful=stateful,
             unroll=spec.timesteps is not None and spec.timesteps <= UNROLL_MAX_STEPS,

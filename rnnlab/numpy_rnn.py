@@ -97,8 +97,8 @@ class Recurrent:
         self.units = int(cfg["units"])
         self.return_sequences = bool(cfg.get("return_sequences", False))
         self.go_backwards = bool(cfg.get("go_backwards", False))
-        if cfg.get("return_state") or cfg.get("stateful"):
-            raise Unsupported(f"{layer.kind} with return_state/stateful")
+        if cfg.get("return_state"):
+            raise Unsupported(f"{layer.kind} with return_state")
         self.phi = activation(cfg.get("activation", "tanh"))
         self.sigma = activation(cfg.get("recurrent_activation", "sigmoid"))
         weights = as_float(layer.weights)
@@ -108,12 +108,15 @@ class Recurrent:
     def initial_state(self, batch: int) -> State:
         return [np.zeros((batch, self.units))]
 
+    def read(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(x, dtype=np.float64)
+
     def step(self, state: State, x_t: np.ndarray) -> tuple[State, np.ndarray]:
         raise NotImplementedError
 
     def sequence(self, x: np.ndarray) -> np.ndarray:
         """h_1 … h_T for every sample: (batch, steps, units), in the order the steps were read."""
-        x = np.asarray(x, dtype=np.float64)
+        x = self.read(x)
         steps = range(x.shape[1] - 1, -1, -1) if self.go_backwards else range(x.shape[1])
         state, outputs = self.initial_state(x.shape[0]), []
         for t in steps:
@@ -201,7 +204,38 @@ class GRU(Recurrent):
         return [h], h
 
 
-RECURRENT: dict[str, type[Recurrent]] = {"SimpleRNN": SimpleRNN, "LSTM": LSTM, "GRU": GRU}
+class OneHotSimpleRNN(SimpleRNN):
+    """rnnlab's SimpleRNN fed token ids for one-hot vectors: one-hot(x_t) W_x is row x_t of W_x, so the
+    input product is a row lookup and the equations are SimpleRNN's."""
+
+    def read(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(x, dtype=np.int64)
+
+    def step(self, state: State, x_t: np.ndarray) -> tuple[State, np.ndarray]:
+        (h,) = state
+        z = self.kernel[x_t] + h @ self.recurrent
+        h = self.phi(z if self.bias is None else z + self.bias)
+        return [h], h
+
+
+class CategoryEncoding:
+    """``output_mode="one_hot"``: id i becomes row i of the identity, a new last axis of ``num_tokens``."""
+
+    def __init__(self, layer: LayerWeights) -> None:
+        if layer.config.get("output_mode") != "one_hot":
+            raise Unsupported(f"CategoryEncoding(output_mode={layer.config.get('output_mode')!r})")
+        self.depth = int(layer.config["num_tokens"])
+
+    def __call__(self, ids: np.ndarray) -> np.ndarray:
+        return np.eye(self.depth)[np.asarray(ids, dtype=np.int64)]
+
+
+RECURRENT: dict[str, type[Recurrent]] = {
+    "SimpleRNN": SimpleRNN,
+    "OneHotSimpleRNN": OneHotSimpleRNN,
+    "LSTM": LSTM,
+    "GRU": GRU,
+}
 MERGES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "concat": lambda a, b: np.concatenate([a, b], axis=-1),
     "sum": lambda a, b: a + b,
@@ -234,7 +268,7 @@ class Bidirectional:
         return self.merge(forward, backward)
 
 
-Layer = Embedding | Dense | Recurrent | Bidirectional
+Layer = Embedding | CategoryEncoding | Dense | Recurrent | Bidirectional
 
 
 def layer_from(weights: LayerWeights) -> Layer:
@@ -244,6 +278,8 @@ def layer_from(weights: LayerWeights) -> Layer:
         return Bidirectional(weights)
     if weights.kind == "Embedding":
         return Embedding(weights)
+    if weights.kind == "CategoryEncoding":
+        return CategoryEncoding(weights)
     if weights.kind == "Dense":
         return Dense(weights)
     raise Unsupported(f"layer {weights.kind}")
@@ -277,7 +313,7 @@ class Network:
             if isinstance(layer, Bidirectional):
                 raise Unsupported("a Bidirectional layer needs the whole sequence, not one step")
             if isinstance(layer, Recurrent):
-                layer_state, x_t = layer.step(next(recurrent), np.asarray(x_t, dtype=np.float64))
+                layer_state, x_t = layer.step(next(recurrent), layer.read(x_t))
                 new_state.append(layer_state)
             else:
                 x_t = layer(x_t)

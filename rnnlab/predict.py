@@ -75,7 +75,8 @@ class Answerer:
         if self._model is None:
             hook = getattr(self.dataset, "predictor", None)
             self._model = hook(self.run) if hook else numpy_predictor(self.run)
-            self.backend = "dataset" if hook else ("numpy" if self._model is not None else "keras")
+            found = "numpy" if self._model is not None else "keras"
+            self.backend = getattr(self._model, "backend", "keras") if hook else found
             self._model = self._model or keras_predictor(self.run)
         return self._model
 

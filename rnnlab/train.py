@@ -72,7 +72,12 @@ def make_optimizer(config: Config) -> Any:
 
 def compile_model(model: Any, config: Config, spec: TaskSpec) -> Any:
     loss, metrics = loss_and_metrics(spec)
-    model.compile(optimizer=make_optimizer(config), loss=loss, weighted_metrics=metrics)
+    model.compile(
+        optimizer=make_optimizer(config),
+        loss=loss,
+        weighted_metrics=metrics,
+        steps_per_execution=config.training.steps_per_execution,
+    )
     return model
 
 

@@ -198,3 +198,16 @@ def test_checkpoint_write_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     with pytest.raises(RunError, match="best.weights.h5: cannot write it"):
         train(load_config(config, ["training.learning_rate=0.5"]), verbose=0)
     assert files.best_weights.read_bytes() == best
+
+
+@pytest.mark.parametrize(("stop_requested", "backed_up"), [(False, 1), (True, 3)])
+def test_backup_interval_skips_epochs_unless_a_stop_is_requested(tmp_path: Path, stop_requested: bool, backed_up: int) -> None:
+    from rnnlab.callbacks import EpochBackup, backup_epoch
+    from rnnlab.runtime import keras
+
+    k = keras()
+    model = k.Sequential([k.Input((3,)), k.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    backup = EpochBackup(tmp_path / "backup", interval_s=3600, requested=lambda: stop_requested)
+    model.fit(np.zeros((4, 3)), np.zeros(4), epochs=3, verbose=0, callbacks=[backup])
+    assert backup_epoch(tmp_path / "backup") == backed_up

@@ -17,9 +17,11 @@ from rnnlab.datasets.base import Split
 from rnnlab.errors import DataError
 from rnnlab.generation import choose_next, generate
 from rnnlab.predict import predict
+from rnnlab.runs import open_run
 from rnnlab.train import train
 from tests.conftest import write_config
 from tests.test_cli import run_module
+from tests.test_numpy_rnn import assert_same_generation
 
 PHRASE = "the quick brown fox jumps over the lazy dog. "
 BILINGUAL = "分开 我爱你 hello 你好 world 不分开 "
@@ -78,6 +80,43 @@ def test_sampling_is_seeded_and_top_k_one_is_greedy(phrase_run: tuple[Path, dict
     sampled = [predict(path, ["the"], {"length": 40, "temperature": 1.5, "seed": 7})[0].line for _ in range(2)]
     assert sampled[0] == sampled[1]
     assert predict(path, ["the"], {"length": 40, "temperature": 5.0, "top_k": 1})[0].line == greedy
+
+
+VARIANTS = {
+    "lstm_embedding": ["model.layer=lstm", "model.encoding=embedding", "model.embedding_dim=16"],
+    "gru_two_layers": ["model.layer=gru", "model.num_layers=2"],
+}
+
+
+@pytest.fixture(scope="module", params=sorted(VARIANTS))
+def variant_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp(request.param)
+    path = lyrics_config(folder, PHRASE * 6, request.param)
+    return train(load_config(path, [*VARIANTS[request.param], "model.units=32", "training.epochs=12"]), verbose=0).run_dir
+
+
+def test_numpy_generation_equals_keras_on_a_trained_lstm_and_two_gru_layers(variant_run: Path) -> None:
+    run = open_run(variant_run)
+    assert_same_generation(run, prefix="the ", length=40)
+
+
+def test_numpy_generation_equals_keras_on_the_one_hot_simple_rnn(phrase_run: tuple[Path, dict]) -> None:
+    run = open_run(load_config(phrase_run[0]).run_dir)
+    assert_same_generation(run, prefix="the ", length=40)
+
+
+def test_recurrent_dropout_keeps_the_plain_layer_and_numpy_agrees_at_inference() -> None:
+    from rnnlab.config import ModelConfig
+    from rnnlab.datasets.base import TaskSpec
+    from rnnlab.model import build_model
+    from rnnlab.numpy_rnn import Network, keras_layers
+
+    spec = TaskSpec(kind="language_model", timesteps=6, vocab_size=9, num_classes=9)
+    model = build_model(ModelConfig(units=8, recurrent_dropout=0.3), spec)
+    assert [type(layer).__name__ for layer in model.layers] == ["CategoryEncoding", "SimpleRNN", "Dense"]
+    assert model.layers[1].recurrent_dropout == 0.3
+    ids = np.random.default_rng(0).integers(0, 9, size=(2, 6))
+    np.testing.assert_allclose(Network(keras_layers(model))(ids), np.asarray(model(ids, training=False)), atol=1e-5)
 
 
 def test_vocabulary_round_trips_through_the_run_folder(bilingual_run: Path, tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -16,16 +17,25 @@ from rnnlab.datasets import alphabet
 from rnnlab.datasets.base import Predictor, TaskSpec
 from rnnlab.model import build_model
 from rnnlab.numpy_rnn import LayerWeights, Network, Unsupported, keras_layers, load_network, save_weights
-from rnnlab.predict import Answerer, LazyPredictor, keras_predictor, numpy_predictor
+from rnnlab.generation import EngineStep, generate, keras_step
+from rnnlab.predict import Answerer, LazyPredictor, keras_predictor, load_keras_model, numpy_predictor
 from rnnlab.runs import open_run
 from rnnlab.runtime import keras
 from rnnlab.train import train
 from tests.conftest import CONFIGS, PROJECT, shipped_config
 
 BUILT_IN = ("alphabet", "hello", "regression")
-SHIPPED = sorted(
-    p.stem for p in CONFIGS.glob("*.yaml") if yaml.safe_load(p.read_text(encoding="utf-8"))["data"]["dataset"] in BUILT_IN
-)
+
+
+def shipped_names(*datasets: str) -> list[str]:
+    return sorted(
+        p.stem for p in CONFIGS.glob("*.yaml") if yaml.safe_load(p.read_text(encoding="utf-8"))["data"]["dataset"] in datasets
+    )
+
+
+SHIPPED = shipped_names(*BUILT_IN)
+LYRICS = shipped_names("lyrics")
+CORPUS = "分开 我想就这样牵着你的手不放开 不分开 爱可不可以简简单单没有伤害 " * 60
 INPUTS = {"hello": ["hello", "ohlol", "hel"], "regression": ["1,2;2,3;3,4", "5,6;6,7;7,8", "0,0;1,1;9,9"]}
 
 
@@ -90,6 +100,18 @@ def shipped_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {name: train(load_config(shipped_config(name, folder, training={"epochs": 1})), verbose=0).run_dir for name in SHIPPED}
 
 
+@pytest.fixture(scope="module")
+def lyrics_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The shipped lyrics configs, sizes as shipped, on a small corpus written here (no download), one epoch."""
+    folder = tmp_path_factory.mktemp("lyrics")
+    (folder / "corpus.txt").write_text(CORPUS, encoding="utf-8")
+    data = {"path": str(folder / "corpus.txt"), "max_chars": None}
+    return {
+        name: train(load_config(shipped_config(name, folder, data=data, training={"epochs": 1, "batch_size": 4})), verbose=0).run_dir
+        for name in LYRICS
+    }
+
+
 def recording(predictor: Predictor) -> tuple[Predictor, list[np.ndarray]]:
     seen: list[np.ndarray] = []
 
@@ -118,9 +140,37 @@ def test_numpy_predict_equals_keras_predict(shipped_runs: dict[str, Path], name:
         np.testing.assert_allclose(ours, theirs, atol=1e-5, rtol=1e-5)
 
 
+@pytest.mark.parametrize("name", LYRICS)
+def test_numpy_generation_equals_keras_generation_on_shipped_lyrics(lyrics_runs: dict[str, Path], name: str) -> None:
+    run = open_run(lyrics_runs[name])
+    answerer = Answerer(run)
+    answerer.answer(["分开"], {"length": 2})
+    assert answerer.backend == "numpy"
+    assert_same_generation(run)
+
+
+def assert_same_generation(run: Any, prefix: str = "分开", length: int = 30) -> None:
+    """Greedy text equal, and every step's logits close, between the NumPy engine and the Keras cells."""
+    ids = [run.state["vocab"].index(c) for c in prefix]
+    seen: dict[str, list[np.ndarray]] = {"numpy": [], "keras": []}
+
+    def spying(side: str, step: Any) -> Any:
+        def spy(tokens: np.ndarray, state: Any) -> tuple[np.ndarray, Any]:
+            logits, state = step(tokens, state)
+            seen[side].append(np.asarray(logits))
+            return logits, state
+
+        return spy
+
+    by_numpy = generate(spying("numpy", EngineStep(numpy_predictor(run))), ids, length)
+    by_keras = generate(spying("keras", keras_step(load_keras_model(run))), ids, length)
+    assert by_numpy == by_keras
+    np.testing.assert_allclose(np.concatenate(seen["numpy"]), np.concatenate(seen["keras"]), atol=1e-4, rtol=1e-4)
+
+
 PROBE = """
 import runpy, sys
-sys.argv = ["rnnlab", "predict", sys.argv[1], "--prefix", "c"]
+sys.argv = ["rnnlab", "predict", sys.argv[1], "--prefix", sys.argv[2]]
 try:
     runpy.run_module("rnnlab", run_name="__main__")
 except SystemExit:
@@ -131,10 +181,20 @@ print("TF_LOADED" if "tensorflow" in sys.modules or "keras" in sys.modules else 
 
 def test_alphabet_predict_command_does_not_import_tensorflow(shipped_runs: dict[str, Path]) -> None:
     env = {**os.environ, "PYTHONPATH": str(PROJECT)}
-    out = subprocess.run([sys.executable, "-c", PROBE, str(shipped_runs["alphabet_onehot"])], capture_output=True,
+    out = subprocess.run([sys.executable, "-c", PROBE, str(shipped_runs["alphabet_onehot"]), "c"], capture_output=True,
                          text=True, env=env, timeout=60)
     assert out.stdout.splitlines()[0].startswith("c -> "), out.stderr
     assert out.stdout.splitlines()[-1] == "TF_ABSENT"
+
+
+def test_lyrics_predict_command_does_not_import_tensorflow(lyrics_runs: dict[str, Path]) -> None:
+    env = {**os.environ, "PYTHONPATH": str(PROJECT)}
+    out = subprocess.run([sys.executable, "-c", PROBE, str(lyrics_runs["lyrics_rnn"]), "分开"], capture_output=True,
+                         text=True, env=env, timeout=60)
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith("分开") and len(lines[0]) == 2 + 50, out.stderr
+    assert set(lines[0]) <= set(CORPUS)
+    assert lines[-1] == "TF_ABSENT"
 
 
 def test_stale_weights_file_falls_back_to_keras(shipped_runs: dict[str, Path]) -> None:

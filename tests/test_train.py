@@ -95,6 +95,16 @@ def test_same_seed_same_metrics(tmp_path: Path) -> None:
     assert runs[0] == runs[1]
 
 
+def test_grouping_batches_per_call_changes_speed_not_results(tmp_path: Path) -> None:
+    finals = []
+    for group in (1, 4):
+        path = shipped_config("alphabet_embedding", tmp_path, experiment={"name": f"spe{group}"},
+                              training={"epochs": 5, "batch_size": 2, "steps_per_execution": group})
+        finals.append(train(load_config(path), verbose=0).metrics["final"])
+    assert finals[0]["loss"] == pytest.approx(finals[1]["loss"], rel=1e-5)
+    assert finals[0]["accuracy"] == finals[1]["accuracy"]
+
+
 def test_continuing_with_a_different_model_is_refused(tmp_path: Path) -> None:
     path = shipped_config("alphabet_onehot", tmp_path, training={"epochs": 2})
     train(load_config(path), verbose=0)

@@ -200,11 +200,13 @@ def encode_prefix(text: str, vocab: list[str]) -> list[int]:
 
 
 def predictor(run: "Run") -> Any:
-    """A single-step function over the trained cells, so generation never re-reads its own text."""
-    from rnnlab.generation import keras_step
-    from rnnlab.predict import load_keras_model
+    """A single-step function, so generation never re-reads its own text: the NumPy engine on the
+    run's ``weights.npz`` (no TensorFlow import), else the trained Keras cells."""
+    from rnnlab.generation import EngineStep, keras_step
+    from rnnlab.predict import load_keras_model, numpy_predictor
 
-    return keras_step(load_keras_model(run))
+    engine = numpy_predictor(run)
+    return EngineStep(engine) if engine is not None else keras_step(load_keras_model(run))
 
 
 def predict(
