@@ -10,6 +10,11 @@ commands in a scratch folder, then writes into ``docs/gallery/``:
 - the README's gallery block (between the ``gallery:start``/``gallery:end`` markers), rewritten.
 
 Training the real datasets takes a while: run it under ``flock /tmp/rnnlab-heavy.lock`` on a shared machine.
+The README's gallery was made with::
+
+    python docs/gallery.py --only alphabet_onehot --only alphabet_embedding --only alphabet4_embedding \
+        --only lyrics_rnn --only imdb_lstm \
+        --data lyrics=../shared/data/jaychou_lyrics.txt.zip --data imdb=../shared/data/imdb.npz
 """
 
 from __future__ import annotations
@@ -91,10 +96,11 @@ def checked_png(source: Path, target: Path) -> str:
     return target.relative_to(PROJECT).as_posix()
 
 
-def show_run(config: Path, dataset: str, overrides: list[str]) -> tuple[str, Path]:
+def show_run(config: Path, dataset: str, overrides: list[str], data: dict[str, str]) -> tuple[str, Path]:
     """Train one config and return its gallery section (markdown) and its run folder."""
     name = config.stem
-    sets = [arg for o in overrides for arg in ("--set", o)]
+    local = [f"data.path={data[dataset]}"] if dataset in data else []
+    sets = [arg for o in [*local, *overrides] for arg in ("--set", o)]
     train_args = ("train", f"configs/{config.name}", *sets)
     trained = rnnlab(*train_args).strip().splitlines()
     run = Path("checkpoints") / name
@@ -142,7 +148,12 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", dest="overrides", action="append", default=[], help="override for every training, e.g. training.epochs=3")
     parser.add_argument("--only", action="append", default=[], help="config stem to include (repeatable); default: all")
+    parser.add_argument(
+        "--data", action="append", default=[], metavar="DATASET=PATH",
+        help="local data for one dataset's configs, e.g. lyrics=../shared/data/jaychou_lyrics.txt.zip (repeatable)",
+    )
     args = parser.parse_args(argv)
+    data = dict(item.split("=", 1) for item in args.data)
     configs = gallery_configs(args.only)
     if not configs:
         print("no shipped configs for the gallery's datasets", file=sys.stderr)
@@ -155,7 +166,7 @@ def main(argv: list[str]) -> int:
         sections, by_dataset = [], {}
         for config, dataset in configs:
             print(f"gallery: training {config.name}", file=sys.stderr)
-            section, run = show_run(config, dataset, args.overrides)
+            section, run = show_run(config, dataset, args.overrides, data)
             sections.append(section)
             by_dataset.setdefault(dataset, []).append(run)
         sections += [overlay(d, runs) for d, runs in by_dataset.items() if len(runs) > 1]

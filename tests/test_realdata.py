@@ -1,7 +1,9 @@
 """Opt-in checks on the real data in ../shared/data (skipped when it is absent).
 
-They are the lessons' own claims, made small enough for CI: the lyrics model reaches training
-perplexity 1.2 and writes corpus phrases after 分开; the real IMDB npz loads as Keras lays it out.
+The lessons' own claims: with the lesson's settings the lyrics model reaches training perplexity
+6.7 by epoch 100 and 1.2 by epoch 250 (about a minute here) and writes corpus phrases after 分开;
+the real IMDB npz loads as Keras lays it out. IMDB's accuracy claim takes several minutes per
+epoch-set and lives in ``bench/imdb.py`` instead.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from rnnlab.artifacts import RunFiles, read_history
 from rnnlab.config import load_config
 from rnnlab.datasets import imdb
 from rnnlab.predict import predict
@@ -31,9 +34,11 @@ def shared(name: str) -> Path:
 
 def test_lyrics_lesson_reaches_perplexity_1_2_and_writes_corpus_phrases(tmp_path: Path) -> None:
     corpus_zip = shared("jaychou_lyrics.txt.zip")
-    config = shipped_config("lyrics_rnn", tmp_path, data={"path": str(corpus_zip)}, training={"epochs": 60})
-    metrics = train(load_config(config), verbose=0).metrics
-    assert metrics["best"]["perplexity"] <= 1.2, metrics["best"]
+    config = shipped_config("lyrics_rnn", tmp_path, data={"path": str(corpus_zip)}, training={"epochs": 250})
+    result = train(load_config(config), verbose=0)
+    history = read_history(RunFiles(result.run_dir).history)
+    assert history["perplexity"][99] <= 6.7, "the lesson's loop reaches 6.68 after 100 epochs"
+    assert history["perplexity"][249] <= 1.2, "and 1.19 after 250"
 
     with zipfile.ZipFile(corpus_zip) as archive:
         corpus = archive.read(archive.namelist()[0]).decode("utf-8").replace("\n", " ")
