@@ -448,32 +448,38 @@ def bucket_boundaries(lengths: np.ndarray) -> list[int]:
     return sorted({int(e) for e in edges if e > 1})
 
 
+def batch_rows(lengths: np.ndarray, batch_size: int, rng: np.random.Generator | None) -> list[np.ndarray]:
+    """Row indices of each batch: reviews of one length bucket together, in random order (reshuffled
+    and regrouped at each call) with ``rng``, in file order without."""
+    bucket = np.searchsorted(bucket_boundaries(lengths), lengths, side="right")
+    order = rng.permutation(len(lengths)) if rng else np.arange(len(lengths))
+    order = order[np.argsort(bucket[order], kind="stable")]
+    groups = np.split(order, np.cumsum(np.bincount(bucket))[:-1])
+    rows = [group[i : i + batch_size] for group in groups for i in range(0, len(group), batch_size)]
+    return [rows[i] for i in rng.permutation(len(rows))] if rng else rows
+
+
 def batches(options: Options, split: Split, *, batch_size: int, shuffle: bool, seed: int) -> Any:
-    """With ``bucket_by_length``, a ``tf.data`` pipeline of similar-length batches, each padded only
-    to its longest review, on the ``padding`` side: a batch is exactly ``pad_sequences`` of its reviews
-    to that width, so the unmasked LSTM reads a few leading zeros where the lesson reads up to 499.
-    ``None`` (plain padded arrays) otherwise."""
+    """With ``bucket_by_length``, a prefetched ``tf.data`` stream of similar-length batches, each
+    padded only to its longest review, on the ``padding`` side: a batch is exactly ``pad_sequences``
+    of its reviews to that width (a slice of the maxlen-padded array), so the unmasked LSTM reads a
+    few leading zeros where the lesson reads up to 499. ``None`` (plain padded arrays) otherwise."""
     if not options.bucket_by_length:
         return None
     tf = tensorflow()
-    present = split.x != 0
-    lengths = present.sum(axis=1)
-    ids, ends = tf.constant(split.x[present]), np.cumsum(lengths)
-    spans = tf.data.Dataset.from_tensor_slices((ends - lengths, ends, split.y.astype(np.float32)))
-    front = options.padding == "pre"
-    data = spans.map(lambda start, end, y: (tf.reverse(ids[start:end], [0]) if front else ids[start:end], y))
-    if shuffle:
-        data = data.shuffle(len(split), seed=seed, reshuffle_each_iteration=True)
-    boundaries = bucket_boundaries(lengths)
-    data = data.bucket_by_sequence_length(
-        element_length_func=lambda x, y: tf.shape(x)[0],
-        bucket_boundaries=boundaries,
-        bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
-    )
-    if front:
-        data = data.map(lambda x, y: (tf.reverse(x, [1]), y))
-    per_bucket = np.bincount(np.searchsorted(boundaries, lengths, side="right"))
-    count = int(np.ceil(per_bucket / batch_size).sum())
+    lengths = (split.x != 0).sum(axis=1)
+    labels = split.y.astype(np.float32)
+    rng = np.random.default_rng(seed) if shuffle else None
+    count = len(batch_rows(lengths, batch_size, None))
+
+    def stream() -> Any:
+        for rows in batch_rows(lengths, batch_size, rng):
+            width = max(int(lengths[rows].max()), 1)
+            columns = slice(-width, None) if options.padding == "pre" else slice(0, width)
+            yield split.x[rows, columns], labels[rows]
+
+    signature = (tf.TensorSpec((None, None), tf.int32), tf.TensorSpec((None,), tf.float32))
+    data = tf.data.Dataset.from_generator(stream, output_signature=signature)
     return data.apply(tf.data.experimental.assert_cardinality(count)).prefetch(tf.data.AUTOTUNE)
 
 
