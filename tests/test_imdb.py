@@ -237,6 +237,10 @@ def test_bucketed_batches_pad_only_to_their_longest(npz_run: tuple[Path, Path]) 
         cells, seen = cells + x.size, seen + len(x)
     assert seen == len(split) and max(widths) - min(widths) > 10
     assert cells < 0.8 * len(split) * max(lengths), "bucketing should cut most of the padding"
+    labels_in_order = [np.concatenate([y.numpy() for _, y in stream]) for _ in range(2)]
+    assert not np.array_equal(*labels_in_order), "each epoch reshuffles the batches"
+    fixed = imdb.batches(run.config.data, split, batch_size=16, shuffle=False, seed=1)
+    assert np.array_equal(*[np.concatenate([y.numpy() for _, y in fixed]) for _ in range(2)])
 
 
 def one_line_error(call, *args, **kwargs) -> str:
