@@ -85,7 +85,7 @@ def config_for(data: dict[str, Any], epochs: int, bucketed: bool) -> Any:
 
     overrides = [f"data.{k}={v}" for k, v in data.items()]
     overrides += [f"data.bucket_by_length={str(bucketed).lower()}", f"training.epochs={epochs}", "training.early_stopping=off"]
-    overrides += ["model.dropout=0.0"]  # the lesson's model exactly, as lesson_model builds it
+    overrides += ["model.dropout=0.0", "training.learning_rate=0.001"]  # the lesson's model and Adam's default rate
     return load_config(PROJECT / "configs" / "imdb_lstm.yaml", overrides)
 
 
