@@ -81,7 +81,7 @@ from tests.conftest import PROJECT, shipped_config
 
 SMALL = {
     "model": {"embedding_dim": 16, "units": 16},
-    "training": {"batch_size": 32, "epochs": 8, "learning_rate": 0.01, "early_stopping": {"patience": 3}},
+    "training": {"batch_size": 32, "epochs": 8, "learning_rate": 0.01, "validation_split": 0.2, "early_stopping": {"patience": 3}},
 }
 SENTENCES = ["a great and wonderful film, loved it", "boring and awful, I hated it", "superb actors", "dreadful plot"]
 
@@ -185,21 +185,41 @@ def test_saved_vocabulary_reproduces_predictions_in_a_new_process(tar_run: tuple
     assert there == pytest.approx(here, abs=1e-5)
 
 
-def test_padding_changes_nothing_the_model_computes(npz_run: tuple[Path, Path]) -> None:
-    """Bucketed runs mask id 0: a review scores the same padded to its own length or to maxlen, pre or post."""
+def test_masked_padding_changes_nothing_the_model_computes() -> None:
+    """With data.mask_padding a review scores the same padded to its own length or to maxlen, pre or post."""
+    from rnnlab.model import build_model
+
+    options = imdb.Options(num_words=50, maxlen=30, bucket_by_length=True, mask_padding=True)
+    config = load_config(PROJECT / "configs" / "imdb_lstm.yaml", ["model.units=8", "model.embedding_dim=4"])
+    keras().utils.set_random_seed(0)
+    model = build_model(config.model, imdb.spec(options))
+    ids = [5, 9, 13, 7, 21]
+    inputs = [np.array([x], dtype=np.int32) for x in (ids, [0] * 25 + ids, ids + [0] * 25)]
+    scores = [float(np.asarray(model(x))[0, 0]) for x in inputs]
+    assert scores == pytest.approx([scores[0]] * 3, abs=1e-6)
+    unmasked = build_model(config.model, imdb.spec(options.model_copy(update={"mask_padding": False})))
+    unmasked.set_weights(model.get_weights())
+    assert abs(float(np.asarray(unmasked(inputs[1]))[0, 0]) - float(np.asarray(unmasked(inputs[0]))[0, 0])) > 1e-5
+
+
+def test_unmasked_buckets_compute_what_the_lesson_computes(npz_run: tuple[Path, Path]) -> None:
+    """The shipped default: each batch is pad_sequences of its reviews to its own width, and the
+    trained model scores it exactly as the lesson's Sequential (Embedding, LSTM, Dense) with its weights."""
     run = open_run(npz_run[0])
     model = load_keras_model(run)
-    ids = imdb.text_ids(SENTENCES[:1], run.state)[0]
-    bare = np.array([ids], dtype=np.int32)
-    pre = np.array([[0] * (60 - len(ids)) + ids], dtype=np.int32)
-    post = np.array([ids + [0] * 25], dtype=np.int32)
-    scores = [float(np.asarray(model(x))[0, 0]) for x in (bare, pre, post)]
-    assert scores == pytest.approx([scores[0]] * 3, abs=1e-5)
-    table = np.asarray(model.get_layer("embedding").embeddings)
-    lstm = model.get_layer("lstm_1")
-    unmasked = [float(np.asarray(lstm(table[x]))[0, 0]) for x in (bare, pre)]
-    assert run.spec.mask_padding and run.spec.timesteps is None
-    assert abs(unmasked[0] - unmasked[1]) > 1e-4, "without the mask, leading zeros would change the state"
+    assert not run.config.data.mask_padding and not run.spec.mask_padding and run.spec.timesteps is None
+    split = imdb.examples(run.config.data, run.state, "test")
+    x, _ = next(iter(imdb.batches(run.config.data, split, batch_size=16, shuffle=True, seed=1)))
+    x = x.numpy()
+    words = [row[row != 0].tolist() for row in x]
+    assert np.array_equal(x, keras().utils.pad_sequences(words, maxlen=x.shape[1], padding="pre"))
+    k = keras()
+    lesson = k.Sequential([k.Input(shape=(x.shape[1],)), k.layers.Embedding(120, 16), k.layers.LSTM(16), k.layers.Dense(1, activation="sigmoid")])
+    lesson.set_weights(model.get_weights())
+    assert np.asarray(model(x)) == pytest.approx(np.asarray(lesson(x)), abs=1e-6)
+    alone = predict(npz_run[0], SENTENCES[:1])[0].record["positive_probability"]
+    together = predict(npz_run[0], SENTENCES[:2])[0].record["positive_probability"]
+    assert alone == together, "a review's score must not depend on the other reviews predicted with it"
 
 
 def test_bucketed_batches_pad_only_to_their_longest(npz_run: tuple[Path, Path]) -> None:
@@ -212,10 +232,15 @@ def test_bucketed_batches_pad_only_to_their_longest(npz_run: tuple[Path, Path]) 
     for x, y in stream:
         x = x.numpy()
         assert (x != 0).sum(axis=1).max() == x.shape[1] <= 60, "padded beyond the batch's longest review"
+        assert (x[:, -1] != 0).all(), "padding goes before each review, as pad_sequences' default"
         widths.append(x.shape[1])
         cells, seen = cells + x.size, seen + len(x)
     assert seen == len(split) and max(widths) - min(widths) > 10
     assert cells < 0.8 * len(split) * max(lengths), "bucketing should cut most of the padding"
+    labels_in_order = [np.concatenate([y.numpy() for _, y in stream]) for _ in range(2)]
+    assert not np.array_equal(*labels_in_order), "each epoch reshuffles the batches"
+    fixed = imdb.batches(run.config.data, split, batch_size=16, shuffle=False, seed=1)
+    assert np.array_equal(*[np.concatenate([y.numpy() for _, y in fixed]) for _ in range(2)])
 
 
 def one_line_error(call, *args, **kwargs) -> str:

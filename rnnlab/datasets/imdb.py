@@ -60,6 +60,9 @@ class Options(BaseModel):
     padding: Literal["pre", "post"] = Field("pre", description="pad_sequences padding side")
     truncating: Literal["pre", "post"] = Field("pre", description="pad_sequences truncating side")
     bucket_by_length: bool = Field(False, description="batch reviews of similar length, padded only to their batch's longest")
+    mask_padding: bool = Field(
+        False, description="mask id 0 (Embedding mask_zero) instead of letting the LSTM read the padding as the lesson does"
+    )
 
     @model_validator(mode="after")
     def _sources_need(self) -> "Options":
@@ -80,7 +83,7 @@ class Corpus:
 
 def spec(options: Options) -> TaskSpec:
     timesteps = None if options.bucket_by_length else options.maxlen
-    return TaskSpec(kind="binary", timesteps=timesteps, vocab_size=options.num_words, mask_padding=options.bucket_by_length)
+    return TaskSpec(kind="binary", timesteps=timesteps, vocab_size=options.num_words, mask_padding=options.mask_padding)
 
 
 # --- reading Keras-layout npz files without trusting their pickles ----------------------------
@@ -358,9 +361,9 @@ def text_ids(texts: list[str], state: dict[str, Any]) -> list[list[int]]:
     return out
 
 
-def padded(ids: list[list[int]], options: Options) -> np.ndarray:
+def padded(ids: list[list[int]], options: Options, maxlen: int | None = None) -> np.ndarray:
     return keras().utils.pad_sequences(
-        ids, maxlen=options.maxlen, padding=options.padding, truncating=options.truncating, value=0, dtype="int32"
+        ids, maxlen=maxlen or options.maxlen, padding=options.padding, truncating=options.truncating, value=0, dtype="int32"
     )
 
 
@@ -465,29 +468,53 @@ def bucket_boundaries(lengths: np.ndarray) -> list[int]:
     return sorted({int(e) for e in edges if e > 1})
 
 
+def batch_rows(lengths: np.ndarray, batch_size: int, rng: np.random.Generator | None) -> list[np.ndarray]:
+    """Row indices of each batch: reviews of one length bucket together, in random order (reshuffled
+    and regrouped at each call) with ``rng``, in file order without."""
+    bucket = np.searchsorted(bucket_boundaries(lengths), lengths, side="right")
+    order = rng.permutation(len(lengths)) if rng else np.arange(len(lengths))
+    order = order[np.argsort(bucket[order], kind="stable")]
+    groups = np.split(order, np.cumsum(np.bincount(bucket))[:-1])
+    rows = [group[i : i + batch_size] for group in groups for i in range(0, len(group), batch_size)]
+    return [rows[i] for i in rng.permutation(len(rows))] if rng else rows
+
+
 def batches(options: Options, split: Split, *, batch_size: int, shuffle: bool, seed: int) -> Any:
-    """With ``bucket_by_length``, a ``tf.data`` pipeline of similar-length batches, each padded only
-    to its longest review; the model masks id 0, so the padding changes nothing it computes.
-    ``None`` (plain padded arrays) otherwise."""
+    """With ``bucket_by_length``, a prefetched ``tf.data`` stream of similar-length batches, each
+    padded only to its longest review, on the ``padding`` side: a batch is exactly ``pad_sequences``
+    of its reviews to that width (a slice of the maxlen-padded array), so the unmasked LSTM reads a
+    few leading zeros where the lesson reads up to 499. ``None`` (plain padded arrays) otherwise."""
     if not options.bucket_by_length:
         return None
     tf = tensorflow()
-    present = split.x != 0
-    lengths = present.sum(axis=1)
-    ids, ends = tf.constant(split.x[present]), np.cumsum(lengths)
-    spans = tf.data.Dataset.from_tensor_slices((ends - lengths, ends, split.y.astype(np.float32)))
-    data = spans.map(lambda start, end, y: (ids[start:end], y))
-    if shuffle:
-        data = data.shuffle(len(split), seed=seed, reshuffle_each_iteration=True)
-    boundaries = bucket_boundaries(lengths)
-    data = data.bucket_by_sequence_length(
-        element_length_func=lambda x, y: tf.shape(x)[0],
-        bucket_boundaries=boundaries,
-        bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
-    )
-    per_bucket = np.bincount(np.searchsorted(boundaries, lengths, side="right"))
-    count = int(np.ceil(per_bucket / batch_size).sum())
+    lengths = (split.x != 0).sum(axis=1)
+    labels = split.y.astype(np.float32)
+    rng = np.random.default_rng(seed) if shuffle else None
+    count = len(batch_rows(lengths, batch_size, None))
+
+    def stream() -> Any:
+        for rows in batch_rows(lengths, batch_size, rng):
+            width = max(int(lengths[rows].max()), 1)
+            columns = slice(-width, None) if options.padding == "pre" else slice(0, width)
+            yield split.x[rows, columns], labels[rows]
+
+    signature = (tf.TensorSpec((None, None), tf.int32), tf.TensorSpec((None,), tf.float32))
+    data = tf.data.Dataset.from_generator(stream, output_signature=signature)
     return data.apply(tf.data.experimental.assert_cardinality(count)).prefetch(tf.data.AUTOTUNE)
+
+
+def scores(model: Predictor, ids: list[list[int]], options: Options) -> np.ndarray:
+    """Positive probabilities. Bucketed runs read each review at its own length, as the longest of
+    its batch is read in training (unmasked, more leading zeros would shift the state); others
+    at ``maxlen`` like the lesson."""
+    if not options.bucket_by_length:
+        return np.asarray(model(padded(ids, options))).reshape(-1)
+    lengths = np.array([min(len(row), options.maxlen) for row in ids])
+    out = np.empty(len(ids))
+    for width in np.unique(lengths):
+        rows = np.flatnonzero(lengths == width)
+        out[rows] = np.asarray(model(padded([ids[i] for i in rows], options, int(width)))).reshape(-1)
+    return out
 
 
 # --- predict ------------------------------------------------------------------------------------
@@ -501,7 +528,7 @@ def predict(
     for review, row in zip(reviews, ids):
         if not [i for i in row if i != state["start_id"]]:
             raise DataError(f"review {review[:40]!r} has no words to read; give a sentence of words")
-    positive = np.asarray(model(padded(ids, options))).reshape(-1)
+    positive = scores(model, ids, options)
     out = []
     for review, row, p in zip(reviews, ids, positive):
         label = int(p >= 0.5)
