@@ -42,7 +42,7 @@ WEIGHTS_LINES = 12
 INPUTS: dict[str, list[str]] = {
     "alphabet": [],
     "imdb": ["A moving story with superb acting; I loved every minute.", "Dull, predictable and far too long."],
-    "lyrics": ["窗外的麻雀"],
+    "lyrics": ["分开", "不分开"],
 }
 
 
@@ -104,7 +104,7 @@ def show_run(config: Path, dataset: str, overrides: list[str], data: dict[str, s
     train_args = ("train", f"configs/{config.name}", *sets)
     trained = rnnlab(*train_args).strip().splitlines()
     run = Path("checkpoints") / name
-    predict_args = ["predict", f"configs/{config.name}", *[a for p in prompts(config, dataset) for a in ("--prefix", p)]]
+    predict_args = ["predict", str(Path("checkpoints") / name), *[a for p in prompts(config, dataset) for a in ("--prefix", p)]]
     answers = rnnlab(*predict_args).strip()
     weights = (run / "weights.txt").read_text(encoding="utf-8").splitlines()
     excerpt = "\n".join(weights[:WEIGHTS_LINES] + (["..."] if len(weights) > WEIGHTS_LINES else []))
