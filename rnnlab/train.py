@@ -110,9 +110,12 @@ def run_lock(files: RunFiles) -> Iterator[None]:
 
 
 def _owner_alive(owner: str) -> bool:
+    """A lock from another host counts as alive (its processes cannot be checked from here)."""
     pid_text, _, host = owner.partition("@")
-    if not pid_text.isdigit() or (host and host != socket.gethostname()):
-        return bool(host and host != socket.gethostname())
+    if host and host != socket.gethostname():
+        return True
+    if not pid_text.isdigit():
+        return False
     try:
         os.kill(int(pid_text), 0)
     except ProcessLookupError:
@@ -158,12 +161,12 @@ def load_or_build(
         return model, completed_epochs(files)
     if not fresh and backup_exists(files) and files.config.is_file():
         check_same_model(files, config, data.state)
-        return compile_model(build_model(config.model, data.spec, batch_size), config, data.spec), 0
-    for path in files.outputs():
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
-    shutil.rmtree(files.backup, ignore_errors=True)
-    shutil.rmtree(files.tensorboard, ignore_errors=True)
+    else:
+        for path in files.outputs():
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        shutil.rmtree(files.backup, ignore_errors=True)
+        shutil.rmtree(files.tensorboard, ignore_errors=True)
     return compile_model(build_model(config.model, data.spec, batch_size), config, data.spec), 0
 
 
@@ -311,7 +314,6 @@ def _train_locked(config: Config, files: RunFiles, strategy: Any, *, fresh: bool
     fileio.write_json(files.task, asdict(data.spec))
 
     spec = data.spec
-    validation = None
     train_data = fit_data(config, plan.train, spec, shuffle=plan.shuffle)
     validation = None if plan.validation is None else fit_data(config, plan.validation, spec, shuffle=False)
     started = time.perf_counter()
