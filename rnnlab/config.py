@@ -72,10 +72,13 @@ class Training(Section):
     epochs: int = Field(10, ge=1, description="epochs per `rnnlab train` call (a re-run continues for as many more)")
     clipnorm: float | None = Field(None, gt=0.0, description="clip the global gradient norm to this (Keras global_clipnorm)")
     backup_interval_s: float = Field(
-        0.0, ge=0.0, description="seconds between resumable backups (backup/); 0 = after every epoch"
+        0.0, ge=0.0, description="seconds between writes of the resumable backup (backup/) and of a new best.weights.h5; 0 = every epoch"
     )
     steps_per_execution: int = Field(
         1, ge=1, description="batches per compiled call (Keras steps_per_execution); saves per-batch overhead on small models"
+    )
+    jit_compile: bool | Literal["auto"] = Field(
+        "auto", description="compile the training step with XLA (Keras jit_compile); auto = on a GPU, not on the CPU"
     )
     validation_split: float = Field(0.0, ge=0.0, lt=1.0, description="fraction of training data held out for validation")
     early_stopping: EarlyStopping | None = Field(None, description="EarlyStopping settings, or off")

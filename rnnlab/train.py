@@ -77,6 +77,7 @@ def compile_model(model: Any, config: Config, spec: TaskSpec) -> Any:
         loss=loss,
         weighted_metrics=metrics,
         steps_per_execution=config.training.steps_per_execution,
+        jit_compile=config.training.jit_compile,
     )
     return model
 
@@ -170,7 +171,7 @@ def load_or_build(
     return compile_model(build_model(config.model, data.spec, batch_size), config, data.spec), 0
 
 
-def callbacks(config: Config, files: RunFiles, has_validation: bool, appending: bool) -> list[Any]:
+def callbacks(config: Config, files: RunFiles, has_validation: bool, appending: bool, stop: Any = lambda: False) -> list[Any]:
     k = keras()
     t = config.training
     monitor = resolve_monitor(t.checkpoint.monitor, has_validation)
@@ -179,6 +180,8 @@ def callbacks(config: Config, files: RunFiles, has_validation: bool, appending: 
     chosen = [
         AtomicModelCheckpoint(
             files.best_weights,
+            interval_s=t.backup_interval_s,
+            requested=stop,
             monitor=monitor,
             mode=monitor_mode(monitor),
             save_best_only=True,
@@ -325,9 +328,9 @@ def _train_locked(config: Config, files: RunFiles, strategy: Any, *, fresh: bool
             validation,
             batch_size=config.training.batch_size,
             epochs=initial_epoch + config.training.epochs,
-            initial_epoch=initial_epoch,
+            initial_epoch=resumed_at,
             callbacks=plan.callbacks
-            + callbacks(config, files, validation is not None, appending=resumed_at > 0)
+            + callbacks(config, files, validation is not None, appending=resumed_at > 0, stop=stop)
             + fault_callbacks(config, files, stop),
             shuffle=plan.shuffle,
             verbose=verbose,

@@ -15,10 +15,11 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from rnnlab.config import load_config
-from rnnlab.distribute import cluster_from_cli, read_tf_config, tf_config
+from rnnlab.distribute import cluster_from_cli, epoch_batches, read_tf_config, tf_config
 from rnnlab.errors import ConfigError
 from tests.conftest import PROJECT, shipped_config
 from tests.test_imdb import write_keras_npz
@@ -195,3 +196,24 @@ def test_a_dead_worker_is_a_clear_error_not_a_hang(tmp_path: Path) -> None:
     errors = [line for line in err.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "lost contact with worker 1 at 127.0.0.1:" in errors[0], err[-2000:]
     assert "Traceback" not in err
+
+
+def batch_rows(dataset: object) -> list[list[int]]:
+    return [x.numpy().tolist() for x, _ in dataset]
+
+
+@pytest.mark.parametrize("seed", [None, 5])
+def test_epoch_batches_depend_only_on_seed_and_epoch(seed: int | None) -> None:
+    """Resuming at epoch 2 gives epoch 2 the batches it had in an uninterrupted run; a batch never
+    mixes two epochs; shuffling leaves each epoch a permutation of the data."""
+    x, y = np.arange(10), np.arange(10) * 10
+    whole = batch_rows(epoch_batches(x, y, batch_size=4, epochs=range(0, 3), shuffle_seed=seed, one_iterator=True))
+    assert [len(b) for b in whole] == [4, 4, 2] * 3
+    epochs = [sum(whole[i : i + 3], []) for i in (0, 3, 6)]
+    assert all(sorted(e) == list(range(10)) for e in epochs)
+    assert (epochs[0] != epochs[1]) == (seed is not None)
+    resumed = batch_rows(epoch_batches(x, y, batch_size=4, epochs=range(2, 3), shuffle_seed=seed, one_iterator=True))
+    assert resumed == whole[6:]
+    per_epoch = epoch_batches(x, y, batch_size=4, epochs=range(1, 3), shuffle_seed=seed, one_iterator=False)
+    assert [batch_rows(per_epoch) for _ in range(2)] == [whole[3:6], whole[6:]]
+    assert all((yb.numpy() == xb.numpy() * 10).all() for xb, yb in per_epoch)

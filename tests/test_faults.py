@@ -211,3 +211,28 @@ def test_backup_interval_skips_epochs_unless_a_stop_is_requested(tmp_path: Path,
     backup = EpochBackup(tmp_path / "backup", interval_s=3600, requested=lambda: stop_requested)
     model.fit(np.zeros((4, 3)), np.zeros(4), epochs=3, verbose=0, callbacks=[backup])
     assert backup_epoch(tmp_path / "backup") == backed_up
+
+
+def test_checkpoint_interval_keeps_a_new_best_in_memory_and_writes_it_at_the_end(tmp_path: Path) -> None:
+    """Epoch losses 3, 1, 2 with the interval never due: epoch 1 is the best, its weights (not the
+    last epoch's) reach best.weights.h5 when training ends, and the model keeps its own."""
+    from rnnlab.callbacks import AtomicModelCheckpoint
+    from rnnlab.runtime import keras
+
+    k = keras()
+    model = k.Sequential([k.Input((2,)), k.layers.Dense(1, use_bias=False)])
+    path = tmp_path / "best.weights.h5"
+    checkpoint = AtomicModelCheckpoint(path, interval_s=3600, monitor="loss", save_best_only=True, save_weights_only=True)
+    checkpoint.set_model(model)
+    for epoch, loss in enumerate([3.0, 1.0, 2.0]):
+        model.set_weights([np.full((2, 1), float(epoch))])
+        checkpoint.on_epoch_end(epoch, {"loss": loss})
+        if epoch == 1:
+            first = k.Sequential([k.Input((2,)), k.layers.Dense(1, use_bias=False)])
+            first.load_weights(path)
+            assert first.get_weights()[0][0, 0] == 0.0, "a new best waits for the interval"
+    checkpoint.on_train_end()
+    saved = k.Sequential([k.Input((2,)), k.layers.Dense(1, use_bias=False)])
+    saved.load_weights(path)
+    assert saved.get_weights()[0][0, 0] == 1.0
+    assert model.get_weights()[0][0, 0] == 2.0
