@@ -71,6 +71,10 @@ class RunFiles:
         return self.root / "tensorboard"
 
     @property
+    def export(self) -> Path:
+        return self.root / "export"
+
+    @property
     def lock(self) -> Path:
         return self.root / ".lock"
 

@@ -51,6 +51,9 @@ app = typer.Typer(
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+MAX_LENGTH = 100_000
+"""``predict --length`` cap: a typo's extra zeros should not generate for an hour."""
+
 ConfigArg = Annotated[Path, typer.Argument(help="YAML config file, e.g. configs/alphabet_onehot.yaml", show_default=False)]
 TargetArg = Annotated[Path, typer.Argument(help="a config file or a run folder (checkpoints/<name>)", show_default=False)]
 SetOpt = Annotated[
@@ -179,7 +182,7 @@ def predict(
     target: TargetArg,
     prefix: Annotated[list[str] | None, typer.Option("--prefix", "-p", help="input to answer (repeatable)")] = None,
     input_file: Annotated[Path | None, typer.Option("--input-file", help="answer each non-empty line of FILE")] = None,
-    length: Annotated[int, typer.Option(help="characters to generate (language models)", min=1)] = 50,
+    length: Annotated[int, typer.Option(help="characters to generate (language models)", min=1, max=MAX_LENGTH)] = 50,
     temperature: Annotated[float, typer.Option(help="sampling temperature; 0 = greedy (language models)", min=0.0)] = 0.0,
     top_k: Annotated[int, typer.Option("--top-k", help="sample among the k likeliest; 0 = all", min=0)] = 0,
     seed: Annotated[int | None, typer.Option(help="seed for sampling", min=0)] = None,

@@ -49,7 +49,7 @@ def input_meaning(run: Run) -> str:
 
 
 def default_target(run: Run, fmt: str) -> Path:
-    return run.files.root / "export" / ("model.keras" if fmt == "keras" else "saved_model")
+    return run.files.export / ("model.keras" if fmt == "keras" else "saved_model")
 
 
 def export_keras(run: Run, target: Path) -> None:

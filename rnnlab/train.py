@@ -166,8 +166,8 @@ def load_or_build(
         for path in files.outputs():
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
-        shutil.rmtree(files.backup, ignore_errors=True)
-        shutil.rmtree(files.tensorboard, ignore_errors=True)
+        for folder in (files.backup, files.tensorboard, files.export):
+            shutil.rmtree(folder, ignore_errors=True)
     return compile_model(build_model(config.model, data.spec, batch_size), config, data.spec), 0
 
 

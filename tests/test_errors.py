@@ -252,6 +252,7 @@ CASES: list[Case] = [
     Case("temperature-negative", (*P, "-p", "a", "--temperature", "-1"), "Invalid value for '--temperature'"),
     Case("top-k-negative", (*P, "-p", "a", "--top-k", "-1"), "Invalid value for '--top-k'"),
     Case("length-not-a-number", (*P, "-p", "a", "--length", "abc"), "Invalid value for '--length'"),
+    Case("length-too-long", (*P, "-p", "a", "--length", "1000000"), "Invalid value for '--length': Input should be less than or equal to 100000"),
     # lyrics: the corpus file
     Case("lyrics-missing-file", T, "data.path nope.txt: no such file", **lyrics("nope.txt")),
     Case("lyrics-path-is-folder", T, "data.path corpus: is a folder; give the .zip or .txt file itself", **lyrics("corpus/a.txt", "ab") | {"config": good("lyrics", data={"path": "corpus"})}),

@@ -12,6 +12,7 @@ import pytest
 from rnnlab.artifacts import RunFiles
 from rnnlab.config import load_config
 from rnnlab.errors import RunError
+from rnnlab.export import export_run
 from rnnlab.predict import predict
 from rnnlab.runtime import keras
 from rnnlab.train import train
@@ -83,8 +84,11 @@ def test_rerun_continues_and_fresh_restarts(tmp_path: Path) -> None:
     assert second.continued_from == 3 and second.metrics["epochs"] == 6
     assert "Continuing run 'alphabet_onehot' from epoch 3" in second.messages[0]
     assert len(RunFiles(second.run_dir).history.read_text().strip().splitlines()) == 1 + 6
+    export_run(second.run_dir)
+    assert (RunFiles(second.run_dir).export / "model.keras").is_file()
     fresh = train(load_config(path), fresh=True, verbose=0)
     assert fresh.continued_from == 0 and fresh.metrics["epochs"] == 3
+    assert not RunFiles(fresh.run_dir).export.exists(), "an export of the old model must not outlive --fresh"
 
 
 def test_same_seed_same_metrics(tmp_path: Path) -> None:
