@@ -65,9 +65,13 @@ class Checkpoint(Section):
     monitor: str = Field("auto", description="metric that picks best.weights.h5; auto as for early_stopping")
 
 
+MOMENTUM_OPTIMIZERS = ("sgd", "rmsprop")
+
+
 class Training(Section):
     optimizer: Literal["adam", "sgd", "rmsprop", "adagrad", "adamw"] = Field("adam", description="Keras optimizer")
     learning_rate: float = Field(0.001, gt=0.0, description="optimizer step size")
+    momentum: float = Field(0.0, ge=0.0, lt=1.0, description="momentum of sgd and rmsprop (Keras momentum)")
     batch_size: int = Field(32, ge=1, description="samples per gradient step: the global batch, split over all replicas")
     epochs: int = Field(10, ge=1, description="epochs per `rnnlab train` call (a re-run continues for as many more)")
     clipnorm: float | None = Field(None, gt=0.0, description="clip the global gradient norm to this (Keras global_clipnorm)")
@@ -100,6 +104,15 @@ class Training(Section):
         if value is True or value == "on":
             return {}
         return value
+
+    @model_validator(mode="after")
+    def _momentum_needs_sgd_or_rmsprop(self) -> "Training":
+        if self.momentum and self.optimizer not in MOMENTUM_OPTIMIZERS:
+            raise ValueError(
+                f"momentum is only for optimizer sgd or rmsprop (here {self.optimizer!r}); "
+                "remove training.momentum or set training.optimizer=sgd"
+            )
+        return self
 
     @model_validator(mode="after")
     def _devices_need_mirrored(self) -> "Training":

@@ -67,7 +67,8 @@ def make_optimizer(config: Config) -> Any:
     k = keras()
     t = config.training
     classes = {"adam": "Adam", "sgd": "SGD", "rmsprop": "RMSprop", "adagrad": "Adagrad", "adamw": "AdamW"}
-    return getattr(k.optimizers, classes[t.optimizer])(learning_rate=t.learning_rate, global_clipnorm=t.clipnorm)
+    momentum = {"momentum": t.momentum} if t.momentum else {}
+    return getattr(k.optimizers, classes[t.optimizer])(learning_rate=t.learning_rate, global_clipnorm=t.clipnorm, **momentum)
 
 
 def compile_model(model: Any, config: Config, spec: TaskSpec) -> Any:

@@ -193,6 +193,8 @@ CASES: list[Case] = [
     Case("unknown-activation", T, "model.activation: 'swish' is not allowed; valid: tanh, relu, sigmoid, linear", good(model={"activation": "swish"})),
     # out-of-range values
     Case("units-0", T, "model.units: input should be greater than or equal to 1 (got 0)", good(model={"units": 0})),
+    Case("momentum-with-adam", T, "momentum is only for optimizer sgd or rmsprop (here 'adam'); remove training.momentum", good(training={"optimizer": "adam", "momentum": 0.9})),
+    Case("momentum-one", T, "training.momentum: input should be less than 1", good(training={"optimizer": "sgd", "momentum": 1.0})),
     Case("negative-learning-rate", T, "training.learning_rate: input should be greater than 0 (got -0.1)", good(training={"learning_rate": -0.1})),
     Case("window-larger-than-data", T, "window 9 is longer than the 5 letters 'abcde'", good(data={"window": 9})),
     Case("window-0", T, "data.window: input should be greater than or equal to 1 (got 0)", good(data={"window": 0})),

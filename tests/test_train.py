@@ -161,3 +161,10 @@ def test_tensorboard_logs_land_in_the_run_folder(cli, tmp_path: Path) -> None:
     plain = shipped_config("alphabet_onehot", tmp_path, training={"epochs": 1, "tensorboard": False})
     trained = cli("train", str(plain), "--fresh")
     assert "tensorboard" not in trained.stderr.lower() and not logs.exists(), "--fresh clears old logs"
+
+
+def test_momentum_reaches_the_keras_optimizer(tmp_path: Path) -> None:
+    path = shipped_config("alphabet_onehot", tmp_path, training={"optimizer": "sgd", "momentum": 0.9, "epochs": 1})
+    run = train(load_config(path), verbose=0)
+    model = keras().saving.load_model(RunFiles(run.run_dir).model)
+    assert type(model.optimizer).__name__ == "SGD" and model.optimizer.momentum == pytest.approx(0.9)
