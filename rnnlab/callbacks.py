@@ -78,6 +78,48 @@ class AtomicModelCheckpoint(k.callbacks.ModelCheckpoint):
             self.model.set_weights(live)
 
 
+class ResumedEarlyStopping(k.callbacks.EarlyStopping):
+    """``EarlyStopping`` that goes on counting across an interruption.
+
+    A resumed ``fit`` gets a new callback, which would forget the epochs done before the
+    interruption: its patience would start over, and ``restore_best_weights`` would end the run
+    on the best epoch *after* the restart. This one first replays ``done``, the monitored values
+    of those epochs (from ``history.csv``), and when the best epoch is among them takes its weights
+    from ``best_file`` (``best.weights.h5``, kept for the same monitor), so the run stops, and ends
+    with the weights, as an uninterrupted run would.
+    """
+
+    def __init__(self, *, done: list[float], best_file: Path | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.done = done
+        self.best_file = best_file
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        super().on_train_begin(logs)
+        if not self.done:
+            return
+        if self.monitor_op is None:
+            self._set_monitor_op()
+        for value in self.done:
+            self.wait += 1
+            if self._is_improvement(value, self.best):
+                self.best = value
+                if self.baseline is None or self._is_improvement(value, self.baseline):
+                    self.wait = 0
+        if self.restore_best_weights and self.best_file is not None and self.best_file.is_file():
+            self.best_weights = weights_in(self.model, self.best_file)
+
+
+def weights_in(model: Any, path: Path) -> list[np.ndarray]:
+    """The weights a file holds, read through ``model`` and leaving its own as they were."""
+    live = model.get_weights()
+    model.load_weights(path)
+    try:
+        return model.get_weights()
+    finally:
+        model.set_weights(live)
+
+
 class EpochBackup(k.callbacks.BackupAndRestore):
     """``BackupAndRestore`` whose backup is consistent at every instant: the weights (with the
     optimizer state) go to a new file named for their epoch, then ``state.json`` is renamed to point

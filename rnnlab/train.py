@@ -172,11 +172,20 @@ def load_or_build(
     return compile_model(build_model(config.model, data.spec, batch_size), config, data.spec), 0
 
 
-def callbacks(config: Config, files: RunFiles, has_validation: bool, appending: bool, stop: Any = lambda: False) -> list[Any]:
+def callbacks(
+    config: Config,
+    files: RunFiles,
+    has_validation: bool,
+    appending: bool,
+    stop: Any = lambda: False,
+    resumed: dict[str, list[float]] | None = None,
+) -> list[Any]:
+    """The trainer's callbacks. ``resumed``: the history of this ``train`` call's epochs done
+    before an interruption, for early stopping to carry on from."""
     k = keras()
     t = config.training
     monitor = resolve_monitor(t.checkpoint.monitor, has_validation)
-    from rnnlab.callbacks import AtomicModelCheckpoint, best_so_far
+    from rnnlab.callbacks import AtomicModelCheckpoint, ResumedEarlyStopping, best_so_far
 
     chosen = [
         AtomicModelCheckpoint(
@@ -197,8 +206,13 @@ def callbacks(config: Config, files: RunFiles, has_validation: bool, appending: 
     if t.early_stopping is not None:
         es = t.early_stopping
         es_monitor = resolve_monitor(es.monitor, has_validation)
+        done = (resumed or {}).get(es_monitor, [])
+        best = (max if monitor_mode(es_monitor) == "max" else min)(done, default=None)
+        holds_best = es_monitor == monitor and best is not None and best == best_so_far(files.history, monitor, monitor_mode(monitor))
         chosen.append(
-            k.callbacks.EarlyStopping(
+            ResumedEarlyStopping(
+                done=done,
+                best_file=files.best_weights if holds_best else None,
                 monitor=es_monitor,
                 mode=monitor_mode(es_monitor),
                 patience=es.patience,
@@ -207,6 +221,11 @@ def callbacks(config: Config, files: RunFiles, has_validation: bool, appending: 
             )
         )
     return chosen
+
+
+def history_since(files: RunFiles, epoch: int) -> dict[str, list[float]]:
+    """``history.csv`` from ``epoch`` (0-based) on: what a resumed run already did of this call's epochs."""
+    return {key: values[epoch:] for key, values in read_history(files.history).items()}
 
 
 def check_tensorboard(config: Config) -> None:
@@ -331,7 +350,8 @@ def _train_locked(config: Config, files: RunFiles, strategy: Any, *, fresh: bool
             epochs=initial_epoch + config.training.epochs,
             initial_epoch=resumed_at,
             callbacks=plan.callbacks
-            + callbacks(config, files, validation is not None, appending=resumed_at > 0, stop=stop)
+            + callbacks(config, files, validation is not None, appending=resumed_at > 0, stop=stop,
+                        resumed=history_since(files, initial_epoch))
             + fault_callbacks(config, files, stop),
             shuffle=plan.shuffle,
             verbose=verbose,

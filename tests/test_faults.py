@@ -236,3 +236,77 @@ def test_checkpoint_interval_keeps_a_new_best_in_memory_and_writes_it_at_the_end
     saved.load_weights(path)
     assert saved.get_weights()[0][0, 0] == 1.0
     assert model.get_weights()[0][0, 0] == 2.0
+
+
+def test_early_stopping_carries_on_counting_after_a_resume(tmp_path: Path) -> None:
+    """Epochs 0-2 (val_loss 3, 1, 2) were done before an interruption, epoch 1 the best; with
+    patience 2 the resumed run must stop after epoch 3 (2.5) and end on epoch 1's weights, read
+    from best.weights.h5, as an uninterrupted run would."""
+    from rnnlab.callbacks import ResumedEarlyStopping
+    from rnnlab.runtime import keras
+
+    k = keras()
+    model = k.Sequential([k.Input((2,)), k.layers.Dense(1, use_bias=False)])
+    model.set_weights([np.full((2, 1), 1.0)])
+    model.save_weights(tmp_path / "best.weights.h5")
+    stopper = ResumedEarlyStopping(done=[3.0, 1.0, 2.0], best_file=tmp_path / "best.weights.h5", monitor="val_loss",
+                                   mode="min", patience=2, restore_best_weights=True)
+    stopper.set_model(model)
+    model.set_weights([np.full((2, 1), 3.0)])
+    stopper.on_train_begin()
+    assert model.get_weights()[0][0, 0] == 3.0, "reading the best weights leaves the model's own"
+    model.stop_training = False
+    stopper.on_epoch_end(3, {"val_loss": 2.5})
+    assert model.stop_training, "patience counts the epochs before the interruption"
+    stopper.on_train_end()
+    assert model.get_weights()[0][0, 0] == 1.0
+
+
+def test_early_stopping_without_a_resume_starts_afresh(tmp_path: Path) -> None:
+    from rnnlab.callbacks import ResumedEarlyStopping
+    from rnnlab.runtime import keras
+
+    k = keras()
+    model = k.Sequential([k.Input((2,)), k.layers.Dense(1, use_bias=False)])
+    stopper = ResumedEarlyStopping(done=[], monitor="val_loss", mode="min", patience=2)
+    stopper.set_model(model)
+    stopper.on_train_begin()
+    model.stop_training = False
+    for epoch, loss in enumerate([3.0, 1.0, 2.0]):
+        stopper.on_epoch_end(epoch, {"val_loss": loss})
+    assert not model.stop_training
+
+
+def test_a_resumed_run_stops_early_where_an_uninterrupted_one_does(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import contextlib
+
+    from rnnlab.errors import Interrupted
+
+    def config(name: str):
+        return load_config(shipped_config(
+            "alphabet_onehot", tmp_path, experiment={"name": name}, data={"letters": "abcdefghij"},
+            training={"validation_split": 0.2, "epochs": 80, "early_stopping": {"patience": 3}},
+        ))
+
+    reference = train(config("reference"), verbose=0).metrics
+    assert reference["epochs"] < 80, "the reference must stop early for this test to mean anything"
+    files = RunFiles(config("resumed").run_dir)
+    interrupted_after = reference["best_epoch"] + 1  # while early stopping is waiting for a better epoch
+
+    @contextlib.contextmanager
+    def stop_after_epochs():
+        yield lambda: len(history_rows(files.history)) >= interrupted_after
+
+    monkeypatch.setattr("rnnlab.train.stop_requests", stop_after_epochs)
+    with pytest.raises(Interrupted):
+        train(config("resumed"), verbose=0)
+    monkeypatch.undo()
+    resumed = train(config("resumed"), verbose=0).metrics
+    assert resumed["resumed_at_epoch"] == interrupted_after
+    assert (resumed["epochs"], resumed["best_epoch"]) == (reference["epochs"], reference["best_epoch"])
+    ours = np.load(files.numpy_weights)
+    theirs = np.load(files.root.parent / "reference" / "weights.npz")
+    for name in theirs.files:
+        if name.endswith("json"):
+            continue
+        np.testing.assert_allclose(ours[name], theirs[name], atol=1e-6, err_msg=f"{name}: not the best epoch's weights")
