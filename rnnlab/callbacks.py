@@ -7,6 +7,7 @@ Imported only from inside training functions (it imports Keras at module level),
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
@@ -15,6 +16,7 @@ import math
 import os
 import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -70,12 +72,9 @@ class AtomicModelCheckpoint(k.callbacks.ModelCheckpoint):
 
     def _write_pending(self) -> None:
         """Write the best epoch's weights held in memory; the model's own are put back after."""
-        live = self.model.get_weights()
-        self.model.set_weights(self.pending)
-        try:
+        with weights_kept(self.model):
+            self.model.set_weights(self.pending)
             self._write()
-        finally:
-            self.model.set_weights(live)
 
 
 class ResumedEarlyStopping(k.callbacks.EarlyStopping):
@@ -112,10 +111,17 @@ class ResumedEarlyStopping(k.callbacks.EarlyStopping):
 
 def weights_in(model: Any, path: Path) -> list[np.ndarray]:
     """The weights a file holds, read through ``model`` and leaving its own as they were."""
-    live = model.get_weights()
-    model.load_weights(path)
-    try:
+    with weights_kept(model):
+        model.load_weights(path)
         return model.get_weights()
+
+
+@contextlib.contextmanager
+def weights_kept(model: Any) -> Iterator[None]:
+    """Whatever the block does to ``model``'s weights is undone when it ends."""
+    live = model.get_weights()
+    try:
+        yield
     finally:
         model.set_weights(live)
 
@@ -294,6 +300,11 @@ def best_so_far(history: Path, monitor: str, mode: str) -> float | None:
                 values.append(float(row.get(monitor) or "nan"))
             except ValueError:
                 continue
+    return best_value(values, mode)
+
+
+def best_value(values: list[float], mode: str) -> float | None:
+    """The best finite value (largest for ``mode`` "max", else smallest); ``None`` when there is none."""
     finite = [v for v in values if math.isfinite(v)]
     if not finite:
         return None

@@ -185,8 +185,9 @@ def callbacks(
     k = keras()
     t = config.training
     monitor = resolve_monitor(t.checkpoint.monitor, has_validation)
-    from rnnlab.callbacks import AtomicModelCheckpoint, ResumedEarlyStopping, best_so_far
+    from rnnlab.callbacks import AtomicModelCheckpoint, ResumedEarlyStopping, best_so_far, best_value
 
+    best_before = best_so_far(files.history, monitor, monitor_mode(monitor)) if appending else None
     chosen = [
         AtomicModelCheckpoint(
             files.best_weights,
@@ -196,7 +197,7 @@ def callbacks(
             mode=monitor_mode(monitor),
             save_best_only=True,
             save_weights_only=True,
-            initial_value_threshold=best_so_far(files.history, monitor, monitor_mode(monitor)) if appending else None,
+            initial_value_threshold=best_before,
         ),
         k.callbacks.CSVLogger(str(files.history), append=appending),
         k.callbacks.TerminateOnNaN(),
@@ -207,8 +208,8 @@ def callbacks(
         es = t.early_stopping
         es_monitor = resolve_monitor(es.monitor, has_validation)
         done = (resumed or {}).get(es_monitor, [])
-        best = (max if monitor_mode(es_monitor) == "max" else min)(done, default=None)
-        holds_best = es_monitor == monitor and best is not None and best == best_so_far(files.history, monitor, monitor_mode(monitor))
+        best = best_value(done, monitor_mode(es_monitor))
+        holds_best = es_monitor == monitor and best is not None and best == best_before
         chosen.append(
             ResumedEarlyStopping(
                 done=done,
