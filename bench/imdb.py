@@ -2,8 +2,12 @@
 
 Both train the lesson's model (Embedding(10000, 32) → LSTM(100) → Dense(1, sigmoid), Adam,
 batch 64) for the same number of epochs on the same reviews (rnnlab's IMDB loader, the shipped
-config's stratified validation split), then score the full test split. Each contender runs in its own process so its peak
-memory is its own. Seconds per epoch leave out the first epoch (tracing) when there are several.
+config's stratified validation split), then score the full test split. Each contender runs in its
+own process so its peak memory is its own, and the two take turns: one epoch of the lesson, then
+one of rnnlab, and so on, the other process waiting. On a shared machine whose speed drifts by
+tens of percent over minutes, the two epochs of a pair see the same machine, so the per-pair
+ratios (and their median) measure the pipelines rather than the neighbours. Seconds per epoch
+leave out the first epoch (tracing) when there are several.
 
     python bench/run.py imdb [--epochs 3] [--patience P] [--limit N] [--source npz|directory]
 """
@@ -16,8 +20,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -108,8 +113,15 @@ def lesson_model(maxlen: int) -> Any:
     return model
 
 
-def one_contender(args: argparse.Namespace) -> dict[str, Any]:
-    """Load, fit and test one way in this process; the figures as a JSON-able dict."""
+def wait_for_turn(stage: str) -> None:
+    """Ask the parent for the machine and block until it is given (see ``take_turns``)."""
+    print(f"TURN {stage}", flush=True)
+    sys.stdin.readline()
+
+
+def one_contender(args: argparse.Namespace, turn: Callable[[str], None] = wait_for_turn) -> dict[str, Any]:
+    """Load, fit and test one way in this process, taking a turn before each stage and epoch; the
+    figures as a JSON-able dict."""
     from rnnlab.datasets import imdb
     from rnnlab.model import build_model
     from rnnlab.runtime import keras
@@ -119,6 +131,7 @@ def one_contender(args: argparse.Namespace) -> dict[str, Any]:
     bucketed = args.one == "rnnlab"
     config = config_for(json.loads(args.data), args.epochs, bucketed)
     k.utils.set_random_seed(config.experiment.seed)
+    turn("load")
     started = time.perf_counter()
     data = imdb.load(config.data, seed=config.experiment.seed, validation_split=config.training.validation_split)
     load_s = time.perf_counter() - started
@@ -126,7 +139,7 @@ def one_contender(args: argparse.Namespace) -> dict[str, Any]:
 
     epoch_times: list[float] = []
     clock = k.callbacks.LambdaCallback(
-        on_epoch_begin=lambda epoch, logs: epoch_times.append(-time.perf_counter()),
+        on_epoch_begin=lambda epoch, logs: (turn("epoch"), epoch_times.append(-time.perf_counter())),
         on_epoch_end=lambda epoch, logs: epoch_times.__setitem__(-1, epoch_times[-1] + time.perf_counter()),
     )
     callbacks = [clock]
@@ -138,10 +151,12 @@ def one_contender(args: argparse.Namespace) -> dict[str, Any]:
         stream = fit_data(config, train, data.spec, shuffle=True)
         cells = sum(int(np.prod(x.shape)) for x, _ in stream)
         model.fit(stream, epochs=args.epochs, validation_data=held_out, callbacks=callbacks, verbose=2)
+        turn("test")
         scores = model.evaluate(fit_data(config, test, data.spec, shuffle=False), verbose=0, return_dict=True)
     else:
         model, cells = lesson_model(config.data.maxlen), train.x.size
         model.fit(train.x, train.y, batch_size=64, epochs=args.epochs, validation_data=(validation.x, validation.y), callbacks=callbacks, verbose=2)
+        turn("test")
         scores = model.evaluate(test.x, test.y, batch_size=64, verbose=0, return_dict=True)
     steady = epoch_times[1:] or epoch_times
     per_epoch = float(np.mean(steady))
@@ -150,6 +165,7 @@ def one_contender(args: argparse.Namespace) -> dict[str, Any]:
         "way": f"rnnlab: length buckets, {padding}" if bucketed else f"lesson: padded to {config.data.maxlen}, fit",
         "epochs": len(epoch_times),
         "s/epoch": per_epoch,
+        "epoch s": epoch_times,
         "first epoch s": epoch_times[0],
         "reviews/s": len(train) / per_epoch,
         "steps/review": cells / len(train),
@@ -161,6 +177,53 @@ def one_contender(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+class Contender:
+    """One ``--one WAY`` child process, driven a turn at a time over its stdin/stdout."""
+
+    def __init__(self, way: str, command: list[str], scratch: Path) -> None:
+        self.way, self.result, self.lines = way, None, []
+        self.log = (scratch / f"{way}.stderr").open("w+")
+        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True)
+
+    def run_until_turn(self) -> bool:
+        """Let the child work until it asks for its next turn (True) or exits (False)."""
+        stdout: IO[str] = self.process.stdout  # type: ignore[assignment]
+        for line in stdout:
+            if line.startswith("TURN "):
+                return True
+            if line.startswith("RESULT "):
+                self.result = json.loads(line.removeprefix("RESULT "))
+            elif " - " in line:
+                sys.stderr.write(f"  {self.way}: {line}")
+        self.process.wait()
+        return False
+
+    def give_turn(self) -> bool:
+        stdin: IO[str] = self.process.stdin  # type: ignore[assignment]
+        stdin.write("go\n")
+        stdin.flush()
+        return self.run_until_turn()
+
+    def failure(self) -> str | None:
+        if self.process.returncode == 0 and self.result is not None:
+            return None
+        self.log.seek(0)
+        return f"{self.way} failed (exit {self.process.returncode}):\n{self.log.read()[-3000:]}"
+
+
+def take_turns(contenders: list[Contender]) -> None:
+    """Round-robin: exactly one child runs at a time, one stage or epoch per turn."""
+    waiting = [c for c in contenders if c.run_until_turn()]
+    while waiting:
+        waiting = [c for c in waiting if c.give_turn()]
+
+
+def paired_ratios(lesson: dict[str, Any], ours: dict[str, Any]) -> list[float]:
+    """lesson / rnnlab seconds for each epoch both ran, the first (tracing) left out."""
+    pairs = list(zip(lesson["epoch s"], ours["epoch s"]))[1:]
+    return [a / b for a, b in pairs]
+
+
 def main(argv: list[str]) -> int:
     args = arguments(argv)
     if args.one:
@@ -170,20 +233,20 @@ def main(argv: list[str]) -> int:
         overrides = data_overrides(args, Path(scratch))
         origin = "GENERATED reviews (no real data found)" if overrides.pop("generated", False) else overrides["path"]
         data = json.dumps(overrides)
-        rows = []
+        contenders = []
         for way in ("lesson", "rnnlab"):
             command = [sys.executable, str(HERE / "run.py"), "imdb", "--one", way, "--data", data]
             command += ["--epochs", str(args.epochs), "--limit", str(args.limit), "--patience", str(args.patience)]
-            print(f"# {way}: {' '.join(command[1:4])} ...", file=sys.stderr, flush=True)
-            done = subprocess.run(command, capture_output=True, text=True)
-            lines = done.stdout.splitlines()
-            sys.stderr.write("".join(f"  {line}\n" for line in lines if " - " in line) + done.stderr[-3000:])
-            result = next((line for line in lines if line.startswith("RESULT ")), None)
-            if done.returncode or result is None:
-                print(f"{way} failed (exit {done.returncode})", file=sys.stderr)
-                return 1
-            rows.append(json.loads(result.removeprefix("RESULT ")))
-    lesson, ours = rows
+            contenders.append(Contender(way, command, Path(scratch)))
+        print("# lesson and rnnlab take turns, one epoch each ...", file=sys.stderr, flush=True)
+        take_turns(contenders)
+        failures = [f for f in (c.failure() for c in contenders) if f]
+        for c in contenders:
+            c.log.close()
+        if failures:
+            print("\n".join(failures), file=sys.stderr)
+            return 1
+    lesson, ours = rows = [c.result for c in contenders]
     ratio = {"way": "ratio rnnlab / lesson", "s/epoch": ours["s/epoch"] / lesson["s/epoch"], "reviews/s": ours["reviews/s"] / lesson["reviews/s"]}
     ratio["test acc"] = f"{100 * (ours['test acc'] - lesson['test acc']):+.2f} points"
     ratio["peak MB"] = ours["peak MB"] / lesson["peak MB"]
@@ -191,5 +254,9 @@ def main(argv: list[str]) -> int:
     stopping = f"up to {args.epochs} epochs, EarlyStopping(val_loss, patience {args.patience})" if args.patience else f"{args.epochs} epoch(s) each"
     print(f"IMDB from {origin} ({lesson['test reviews']:,} test reviews), lesson's model, {stopping}")
     print(table([*rows, ratio], columns))
+    print("seconds per epoch, in turn: " + "; ".join(f"{a:.1f} vs {b:.1f}" for a, b in zip(lesson["epoch s"], ours["epoch s"])))
+    pairs = paired_ratios(lesson, ours)
+    if pairs:
+        print(f"paired epochs (lesson / rnnlab, first left out): median {np.median(pairs):.2f}x, range {min(pairs):.2f}-{max(pairs):.2f}x over {len(pairs)}")
     print(f"speed-up: {lesson['s/epoch'] / ours['s/epoch']:.2f}x seconds per epoch")
     return 0

@@ -43,7 +43,7 @@ LOAD_DATA_SEED = 113
 START, OOV = 1, 2
 LABELS = ("neg", "pos")
 SPLITS = ("train", "test")
-BUCKETS = 16
+BUCKETS = 64
 
 
 class Options(BaseModel):
@@ -469,13 +469,14 @@ def bucket_boundaries(lengths: np.ndarray) -> list[int]:
 
 
 def batch_rows(lengths: np.ndarray, batch_size: int, rng: np.random.Generator | None) -> list[np.ndarray]:
-    """Row indices of each batch: reviews of one length bucket together, in random order (reshuffled
-    and regrouped at each call) with ``rng``, in file order without."""
+    """Row indices of each batch: the reviews ordered by length bucket (in random order within a
+    bucket with ``rng``, reshuffled at each call; in file order without) and cut into full batches,
+    which ``rng`` then shuffles. Cutting across bucket edges leaves one short batch, as the lesson has,
+    rather than one per bucket."""
     bucket = np.searchsorted(bucket_boundaries(lengths), lengths, side="right")
     order = rng.permutation(len(lengths)) if rng else np.arange(len(lengths))
     order = order[np.argsort(bucket[order], kind="stable")]
-    groups = np.split(order, np.cumsum(np.bincount(bucket))[:-1])
-    rows = [group[i : i + batch_size] for group in groups for i in range(0, len(group), batch_size)]
+    rows = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
     return [rows[i] for i in rng.permutation(len(rows))] if rng else rows
 
 
