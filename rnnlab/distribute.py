@@ -29,7 +29,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -346,7 +346,6 @@ def _fit_steps(
     """Keras ``fit``'s epoch loop, with each step run through ``strategy.run`` (see module doc)."""
     k, tf = keras(), tensorflow()
     local_model, model = model, _replica_model(strategy, model)
-    initial_epoch = _adopt_chief_state(strategy, model, local_initial_epoch)
     train_input = per_replica_input(strategy, train_ds)
     val_input = per_replica_input(strategy, val_ds) if val_ds is not None else None
 
@@ -363,12 +362,18 @@ def _fit_steps(
         add_history=True,
         add_progbar=verbose != 0,
         verbose=2 if verbose == "auto" else verbose,
-        epochs=initial_epoch + epochs_to_run,
+        epochs=local_initial_epoch + epochs_to_run,
         steps=steps[0],
         model=model,
     )
     model.stop_training = False
-    cbs.on_train_begin()
+    cbs.on_train_begin()  # the chief's EpochBackup loads an interrupted run's weights here, before they are shared
+    span = tf.Variable([local_initial_epoch, epochs_to_run], dtype=tf.int64, trainable=False)
+    chief_broadcast(strategy, [*_state(model), span])()
+    initial_epoch, epochs_to_run = (int(n) for n in span.numpy())
+    cbs.set_params({**cbs.params, "epochs": initial_epoch + epochs_to_run})
+    stop = tf.Variable(False, trainable=False)
+    chief_stop = chief_broadcast(strategy, [stop])
     logs: dict[str, float] = {}
     for epoch in range(initial_epoch, initial_epoch + epochs_to_run):
         model.reset_metrics()
@@ -386,12 +391,14 @@ def _fit_steps(
                 test_step(iterator)
             logs.update({f"val_{name}": value for name, value in _metric_results(model).items()})
         cbs.on_epoch_end(epoch, logs)
-        if model.stop_training:
+        stop.assign(bool(model.stop_training))
+        chief_stop()  # early stopping on a resumed chief replays epochs the others never saw
+        if bool(stop.numpy()):
             break
     model.optimizer.finalize_variable_values(model.trainable_weights)
+    log.info("this worker's weights fingerprint: %s (the same on every worker)", weights_fingerprint(model))
     cbs.on_train_end(logs)
     _copy_state(model, local_model)
-    log.info("this worker's weights fingerprint: %s (the same on every worker)", weights_fingerprint(local_model))
     return model.history
 
 
@@ -430,30 +437,29 @@ def _metric_results(model: Any) -> dict[str, float]:
     return {name: float(value) for name, value in model.get_metrics_result().items()}
 
 
-def _adopt_chief_state(strategy: Any, model: Any, initial_epoch: int) -> int:
-    """Give every worker the chief's weights, optimizer state and epoch count.
+def chief_broadcast(strategy: Any, variables: list[Any]) -> Callable[[], None]:
+    """A call that sets ``variables`` on every worker to the chief's values.
 
-    Only the chief reads the run folder it resumes from; one all-reduce in which the other workers
-    contribute zeros hands its state to them (no shared filesystem needed)."""
+    Only the chief reads the run folder (no shared filesystem needed), so its weights, optimizer
+    state and epoch counts reach the others through one all-reduce in which they contribute zeros."""
     tf = tensorflow()
-    variables = _state(model)
     chief = 1.0 if is_chief(strategy) else 0.0
     local = len(strategy.extended.worker_devices)
 
     @tf.function
     def gather() -> Any:
         def contribute() -> list[Any]:
-            values = [tf.cast(v.value, tf.float64) for v in variables] + [tf.constant(float(initial_epoch), tf.float64)]
             ctx = tf.distribute.get_replica_context()
             first_local = tf.cast(tf.equal(ctx.replica_id_in_sync_group % local, 0), tf.float64)
-            return ctx.all_reduce("sum", [v * chief * first_local for v in values])
+            return ctx.all_reduce("sum", [tf.cast(tf.convert_to_tensor(v), tf.float64) * chief * first_local for v in variables])
 
         return strategy.run(contribute)
 
-    values = [strategy.experimental_local_results(v)[0] for v in gather()]
-    for variable, value in zip(variables, values):
-        variable.assign(tf.cast(value, variable.dtype))
-    return int(values[-1].numpy())
+    def broadcast() -> None:
+        for variable, value in zip(variables, gather(), strict=True):
+            variable.assign(tf.cast(strategy.experimental_local_results(value)[0], variable.dtype))
+
+    return broadcast
 
 
 def cluster_from_cli(config: Config, workers: str | None, index: int | None) -> str:

@@ -13,11 +13,13 @@ import socket
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from rnnlab.callbacks import backup_epoch
 from rnnlab.config import load_config
 from rnnlab.distribute import cluster_from_cli, epoch_batches, read_tf_config, tf_config
 from rnnlab.errors import ConfigError
@@ -60,13 +62,13 @@ def free_ports(count: int) -> list[int]:
     return ports
 
 
-def environment() -> dict[str, str]:
-    env = dict(os.environ, PYTHONPATH=str(PROJECT), TF_CPP_MIN_LOG_LEVEL="3")
+def environment(**extra: str) -> dict[str, str]:
+    env = dict(os.environ, PYTHONPATH=str(PROJECT), TF_CPP_MIN_LOG_LEVEL="3", **extra)
     env.pop("TF_CONFIG", None)
     return env
 
 
-def start_workers(tmp_path: Path, config: Path, sets: list[str]) -> list[subprocess.Popen]:
+def start_workers(tmp_path: Path, config: Path, sets: list[str], **env: str) -> list[subprocess.Popen]:
     """Two ``rnnlab train`` workers on loopback, each in its own folder as if on its own machine."""
     workers = ",".join(f"127.0.0.1:{port}" for port in free_ports(2))
     procs = []
@@ -77,7 +79,7 @@ def start_workers(tmp_path: Path, config: Path, sets: list[str]) -> list[subproc
         for expression in ["training.distribute=multi_worker", "experiment.output_root=checkpoints", *sets]:
             args += ["--set", expression]
         procs.append(
-            subprocess.Popen(args, cwd=home, env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            subprocess.Popen(args, cwd=home, env=environment(**env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         )
     return procs
 
@@ -163,18 +165,47 @@ def test_two_workers_agree_and_only_the_chief_writes(tmp_path: Path) -> None:
     chief = tmp_path / "machine0" / "checkpoints" / "alphabet_onehot"
     assert ARTIFACTS <= {p.name for p in chief.iterdir()}
     assert not (tmp_path / "machine1" / "checkpoints").exists()
-    fingerprints = [line.split("fingerprint: ")[1].split()[0] for _, err in outputs for line in err.splitlines()
-                    if "fingerprint: " in line]  # fmt: skip
-    assert len(fingerprints) == 2 and fingerprints[0] == fingerprints[1]
+    agreed = fingerprints(outputs)
+    assert len(agreed) == 2 and agreed[0] == agreed[1]
     metrics = json.loads((chief / "metrics.json").read_text())
     assert metrics["epochs"] == 3 and "val_loss" in metrics["final"]
 
+    # Continue for 3 more epochs, kill -9 both workers once the chief has backed one of them up, and
+    # rerun: the chief resumes from its backup and hands its weights and epochs to the other worker.
+    history = chief / "history.csv"
+    procs = start_workers(tmp_path, config, [], RNNLAB_EPOCH_DELAY="0.7")
+    try:
+        deadline = time.monotonic() + 180
+        while backup_epoch(chief / ".backup") < 4:
+            assert procs[0].poll() is None and time.monotonic() < deadline, procs[0].communicate()[1][-2000:]
+            time.sleep(0.05)
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.communicate()
+    saved = backup_epoch(chief / ".backup")
+    assert 4 <= saved < 6
+
     procs = start_workers(tmp_path, config, [])
     outputs = [p.communicate(timeout=240) for p in procs]
-    assert all(p.returncode == 0 for p in procs), outputs[0][1][-2000:]
+    assert all(p.returncode == 0 for p in procs), outputs[0][1][-2000:] + outputs[1][1][-2000:]
     assert "Continuing run 'alphabet_onehot' from epoch 3" in outputs[0][1]
-    assert json.loads((chief / "metrics.json").read_text())["epochs"] == 6
+    assert f"Resuming interrupted run 'alphabet_onehot' at epoch {saved} of 6" in outputs[0][1]
+    assert len(set(fingerprints(outputs))) == 1, "the resumed chief's weights reached the other worker"
+    metrics = json.loads((chief / "metrics.json").read_text())
+    assert metrics["epochs"] == 6 and metrics["resumed_at_epoch"] == saved
+    assert logged_epochs(history) == [str(e) for e in range(6)]
     assert not (tmp_path / "machine1" / "checkpoints").exists()
+
+
+def fingerprints(outputs: list[tuple[str, str]]) -> list[str]:
+    return [line.split("fingerprint: ")[1].split()[0] for _, err in outputs for line in err.splitlines() if "fingerprint: " in line]
+
+
+def logged_epochs(history: Path) -> list[str]:
+    if not history.is_file():
+        return []
+    return [line.split(",")[0] for line in history.read_text().splitlines()[1:] if line.strip()]
 
 
 @pytest.mark.slow
