@@ -3,11 +3,12 @@
 Both train the lesson's model (Embedding(10000, 32) → LSTM(100) → Dense(1, sigmoid), Adam,
 batch 64) for the same number of epochs on the same reviews (rnnlab's IMDB loader, the shipped
 config's stratified validation split), then score the full test split. Each contender runs in its
-own process so its peak memory is its own, and the two take turns: one epoch of the lesson, then
-one of rnnlab, and so on, the other process waiting. On a shared machine whose speed drifts by
-tens of percent over minutes, the two epochs of a pair see the same machine, so the per-pair
-ratios (and their median) measure the pipelines rather than the neighbours. Seconds per epoch
-leave out the first epoch (tracing) when there are several.
+own process so its peak memory is its own, and the two take turns of ``TURN_BATCHES`` training
+batches (a second or two), the other process waiting. This machine is shared: its speed dips by up
+to half for tens of seconds at a time, and taking turns spreads each dip over both contenders in
+proportion to their work, so the ratio measures the pipelines rather than the neighbours. An
+epoch's seconds are its process's own (its waits for a turn left out); seconds per epoch leave out
+the first epoch (tracing) when there are several.
 
     python bench/run.py imdb [--epochs 3] [--patience P] [--limit N] [--source npz|directory]
 """
@@ -20,7 +21,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -30,6 +30,7 @@ from common import peak_rss_mb, shared_file, table
 
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
+TURN_BATCHES = 16
 
 
 def arguments(argv: list[str]) -> argparse.Namespace:
@@ -113,15 +114,47 @@ def lesson_model(maxlen: int) -> Any:
     return model
 
 
-def wait_for_turn(stage: str) -> None:
-    """Ask the parent for the machine and block until it is given (see ``take_turns``)."""
-    print(f"TURN {stage}", flush=True)
-    sys.stdin.readline()
+class Turns:
+    """The child's side of ``take_turns``: ask the parent for the machine, block until given it,
+    and count the seconds spent waiting so that they can be left out of the epoch times."""
+
+    def __init__(self) -> None:
+        self.waited = 0.0
+
+    def __call__(self, stage: str) -> None:
+        started = time.perf_counter()
+        print(f"TURN {stage}", flush=True)
+        sys.stdin.readline()
+        self.waited += time.perf_counter() - started
 
 
-def one_contender(args: argparse.Namespace, turn: Callable[[str], None] = wait_for_turn) -> dict[str, Any]:
-    """Load, fit and test one way in this process, taking a turn before each stage and epoch; the
-    figures as a JSON-able dict."""
+def epoch_clock(turn: Turns, epoch_times: list[float], epoch_cpu: list[float]) -> Any:
+    """A callback taking a turn at each epoch's start and every ``TURN_BATCHES`` batches, and
+    appending each epoch's seconds of work to ``epoch_times`` and its CPU seconds (all threads) to
+    ``epoch_cpu``: a slow epoch with the usual CPU time was kept off the cores, one with more CPU
+    time did more work."""
+    from rnnlab.runtime import keras
+
+    start: list[float] = []
+
+    def begin(epoch: int, logs: Any) -> None:
+        turn("epoch")
+        start[:] = [time.perf_counter() - turn.waited, time.process_time()]
+
+    def batch(step: int, logs: Any) -> None:
+        if step and step % TURN_BATCHES == 0:
+            turn("batch")
+
+    def end(epoch: int, logs: Any) -> None:
+        epoch_times.append(time.perf_counter() - turn.waited - start[0])
+        epoch_cpu.append(time.process_time() - start[1])
+
+    return keras().callbacks.LambdaCallback(on_epoch_begin=begin, on_train_batch_begin=batch, on_epoch_end=end)
+
+
+def one_contender(args: argparse.Namespace, turn: Turns) -> dict[str, Any]:
+    """Load, fit and test one way in this process, taking turns with the other (see ``Turns``);
+    the figures as a JSON-able dict."""
     from rnnlab.datasets import imdb
     from rnnlab.model import build_model
     from rnnlab.runtime import keras
@@ -138,11 +171,8 @@ def one_contender(args: argparse.Namespace, turn: Callable[[str], None] = wait_f
     train, validation, test = (limited(s, args.limit) for s in (data.train, data.validation, data.test))
 
     epoch_times: list[float] = []
-    clock = k.callbacks.LambdaCallback(
-        on_epoch_begin=lambda epoch, logs: (turn("epoch"), epoch_times.append(-time.perf_counter())),
-        on_epoch_end=lambda epoch, logs: epoch_times.__setitem__(-1, epoch_times[-1] + time.perf_counter()),
-    )
-    callbacks = [clock]
+    epoch_cpu: list[float] = []
+    callbacks = [epoch_clock(turn, epoch_times, epoch_cpu)]
     if args.patience:
         callbacks.append(k.callbacks.EarlyStopping(monitor="val_loss", patience=args.patience, restore_best_weights=True))
     if bucketed:
@@ -166,6 +196,7 @@ def one_contender(args: argparse.Namespace, turn: Callable[[str], None] = wait_f
         "epochs": len(epoch_times),
         "s/epoch": per_epoch,
         "epoch s": epoch_times,
+        "epoch cpu s": epoch_cpu,
         "first epoch s": epoch_times[0],
         "reviews/s": len(train) / per_epoch,
         "steps/review": cells / len(train),
@@ -212,7 +243,7 @@ class Contender:
 
 
 def take_turns(contenders: list[Contender]) -> None:
-    """Round-robin: exactly one child runs at a time, one stage or epoch per turn."""
+    """Round-robin: exactly one child runs at a time, for one stage or a few batches a turn."""
     waiting = [c for c in contenders if c.run_until_turn()]
     while waiting:
         waiting = [c for c in waiting if c.give_turn()]
@@ -227,7 +258,7 @@ def paired_ratios(lesson: dict[str, Any], ours: dict[str, Any]) -> list[float]:
 def main(argv: list[str]) -> int:
     args = arguments(argv)
     if args.one:
-        print("RESULT " + json.dumps(one_contender(args)), flush=True)
+        print("RESULT " + json.dumps(one_contender(args, Turns())), flush=True)
         return 0
     with tempfile.TemporaryDirectory() as scratch:
         overrides = data_overrides(args, Path(scratch))
@@ -238,7 +269,7 @@ def main(argv: list[str]) -> int:
             command = [sys.executable, str(HERE / "run.py"), "imdb", "--one", way, "--data", data]
             command += ["--epochs", str(args.epochs), "--limit", str(args.limit), "--patience", str(args.patience)]
             contenders.append(Contender(way, command, Path(scratch)))
-        print("# lesson and rnnlab take turns, one epoch each ...", file=sys.stderr, flush=True)
+        print(f"# lesson and rnnlab take turns, {TURN_BATCHES} batches each ...", file=sys.stderr, flush=True)
         take_turns(contenders)
         failures = [f for f in (c.failure() for c in contenders) if f]
         for c in contenders:
@@ -254,7 +285,8 @@ def main(argv: list[str]) -> int:
     stopping = f"up to {args.epochs} epochs, EarlyStopping(val_loss, patience {args.patience})" if args.patience else f"{args.epochs} epoch(s) each"
     print(f"IMDB from {origin} ({lesson['test reviews']:,} test reviews), lesson's model, {stopping}")
     print(table([*rows, ratio], columns))
-    print("seconds per epoch, in turn: " + "; ".join(f"{a:.1f} vs {b:.1f}" for a, b in zip(lesson["epoch s"], ours["epoch s"])))
+    print("seconds per epoch (CPU seconds), lesson vs rnnlab: " + "; ".join(
+        f"{a:.1f} ({ca:.0f}) vs {b:.1f} ({cb:.0f})" for a, ca, b, cb in zip(lesson["epoch s"], lesson["epoch cpu s"], ours["epoch s"], ours["epoch cpu s"])))
     pairs = paired_ratios(lesson, ours)
     if pairs:
         print(f"paired epochs (lesson / rnnlab, first left out): median {np.median(pairs):.2f}x, range {min(pairs):.2f}-{max(pairs):.2f}x over {len(pairs)}")
