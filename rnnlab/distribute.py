@@ -37,6 +37,7 @@ import numpy as np
 
 from rnnlab.config import Config
 from rnnlab.errors import ConfigError, RunError
+from rnnlab.pipeline import array_batches, untuned
 from rnnlab.runtime import keras, tensorflow
 
 log = logging.getLogger("rnnlab")
@@ -202,7 +203,7 @@ def epoch_batches(
     batches = numbers.flat_map(one_epoch).apply(
         tf.data.experimental.assert_cardinality(steps * (len(epochs) if one_iterator else 1))
     )
-    return batches.map(lambda rows: (tf.gather(x_all, rows), tf.gather(y_all, rows))).prefetch(tf.data.AUTOTUNE)
+    return untuned(batches.map(lambda rows: (tf.gather(x_all, rows), tf.gather(y_all, rows))))
 
 
 def padded_batches(x: np.ndarray, y: np.ndarray, *, batch_size: int, replicas: int, shuffle_seed: int | None) -> Any:
@@ -223,7 +224,7 @@ def padded_batches(x: np.ndarray, y: np.ndarray, *, batch_size: int, replicas: i
     options = tf.data.Options()
     # Arrays in memory: every worker holds all of them, so shard the data, not (non-existent) files.
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    return ds.with_options(options).prefetch(tf.data.AUTOTUNE)
+    return untuned(ds.with_options(options))
 
 
 def _pad_rows(t: Any, extra: Any) -> Any:
@@ -296,8 +297,7 @@ def fit(
             **inputs,
             epochs=epochs,
             initial_epoch=initial_epoch,
-            validation_data=validation,
-            validation_batch_size=batch_size if isinstance(validation, tuple) else None,
+            validation_data=array_batches(*validation, batch_size) if isinstance(validation, tuple) else validation,
             callbacks=callbacks,
             verbose=verbose,
         )

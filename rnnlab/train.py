@@ -30,6 +30,7 @@ from rnnlab.faults import stop_requests
 from rnnlab.runs import backup_exists, check_same_model, load_saved_model
 from rnnlab.model import build_model, loss_and_metrics, onehot_inside
 from rnnlab.numpy_rnn import save_weights
+from rnnlab.pipeline import array_batches
 from rnnlab.runtime import keras
 from rnnlab.summary import summarize
 
@@ -278,12 +279,8 @@ def fit_data(config: Config, split: Split, spec: TaskSpec, *, shuffle: bool) -> 
 
 def evaluate_split(model: Any, split: Split, config: Config, spec: TaskSpec) -> dict[str, float]:
     data = fit_data(config, split, spec, shuffle=False)
-    arrays = isinstance(data, tuple)
-    scores = (
-        model.evaluate(*data, batch_size=config.training.batch_size, verbose=0, return_dict=True)
-        if arrays
-        else model.evaluate(data, verbose=0, return_dict=True)
-    )
+    batches = array_batches(*data, config.training.batch_size) if isinstance(data, tuple) else data
+    scores = model.evaluate(batches, verbose=0, return_dict=True)
     return {f"test_{k}": round(float(v), 6) for k, v in scores.items()}
 
 

@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from rnnlab import progress
 from rnnlab.datasets.base import Prediction, Predictor, Prepared, Split, TaskSpec
 from rnnlab.errors import DataError
+from rnnlab.pipeline import untuned
 from rnnlab.runtime import keras, tensorflow
 
 log = logging.getLogger("rnnlab")
@@ -501,7 +502,7 @@ def batches(options: Options, split: Split, *, batch_size: int, shuffle: bool, s
 
     signature = (tf.TensorSpec((None, None), tf.int32), tf.TensorSpec((None,), tf.float32))
     data = tf.data.Dataset.from_generator(stream, output_signature=signature)
-    return data.apply(tf.data.experimental.assert_cardinality(count)).prefetch(tf.data.AUTOTUNE)
+    return untuned(data.apply(tf.data.experimental.assert_cardinality(count)))
 
 
 def scores(model: Predictor, ids: list[list[int]], options: Options) -> np.ndarray:
