@@ -33,6 +33,33 @@ def stopwatch() -> Iterator[Callable[[], float]]:
     end.append(time.perf_counter())
 
 
+def epoch_clock(
+    walls: list[float], cpus: list[float], *, turn: Callable[[str], None] | None = None, every: int = 0, waited: Callable[[], float] = lambda: 0.0
+) -> Any:
+    """A Keras callback appending each epoch's seconds of work to ``walls`` and its CPU seconds (all
+    threads) to ``cpus``: a slow epoch with the usual CPU time was kept off the cores, one with more
+    CPU time did more work. With ``turn``, it takes a turn at each epoch's start and every ``every``
+    batches, and leaves the seconds ``waited`` for turns out of the epoch's."""
+    from rnnlab.runtime import keras
+
+    marks: list[float] = []
+
+    def begin(epoch: int, logs: Any) -> None:
+        if turn:
+            turn("epoch")
+        marks[:] = [time.perf_counter() - waited(), time.process_time()]
+
+    def batch(step: int, logs: Any) -> None:
+        if turn and every and step and step % every == 0:
+            turn("batch")
+
+    def end(epoch: int, logs: Any) -> None:
+        walls.append(time.perf_counter() - waited() - marks[0])
+        cpus.append(time.process_time() - marks[1])
+
+    return keras().callbacks.LambdaCallback(on_epoch_begin=begin, on_train_batch_begin=batch, on_epoch_end=end)
+
+
 def table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
     """A plain fixed-width table: one row per contender, one column per figure."""
     cells = [[_fmt(row.get(c, "")) for c in columns] for row in rows]

@@ -26,7 +26,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from common import peak_rss_mb, shared_file, table
+from common import epoch_clock, peak_rss_mb, shared_file, table
 
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
@@ -128,30 +128,6 @@ class Turns:
         self.waited += time.perf_counter() - started
 
 
-def epoch_clock(turn: Turns, epoch_times: list[float], epoch_cpu: list[float]) -> Any:
-    """A callback taking a turn at each epoch's start and every ``TURN_BATCHES`` batches, and
-    appending each epoch's seconds of work to ``epoch_times`` and its CPU seconds (all threads) to
-    ``epoch_cpu``: a slow epoch with the usual CPU time was kept off the cores, one with more CPU
-    time did more work."""
-    from rnnlab.runtime import keras
-
-    start: list[float] = []
-
-    def begin(epoch: int, logs: Any) -> None:
-        turn("epoch")
-        start[:] = [time.perf_counter() - turn.waited, time.process_time()]
-
-    def batch(step: int, logs: Any) -> None:
-        if step and step % TURN_BATCHES == 0:
-            turn("batch")
-
-    def end(epoch: int, logs: Any) -> None:
-        epoch_times.append(time.perf_counter() - turn.waited - start[0])
-        epoch_cpu.append(time.process_time() - start[1])
-
-    return keras().callbacks.LambdaCallback(on_epoch_begin=begin, on_train_batch_begin=batch, on_epoch_end=end)
-
-
 def one_contender(args: argparse.Namespace, turn: Turns) -> dict[str, Any]:
     """Load, fit and test one way in this process, taking turns with the other (see ``Turns``);
     the figures as a JSON-able dict."""
@@ -172,7 +148,7 @@ def one_contender(args: argparse.Namespace, turn: Turns) -> dict[str, Any]:
 
     epoch_times: list[float] = []
     epoch_cpu: list[float] = []
-    callbacks = [epoch_clock(turn, epoch_times, epoch_cpu)]
+    callbacks = [epoch_clock(epoch_times, epoch_cpu, turn=turn, every=TURN_BATCHES, waited=lambda: turn.waited)]
     if args.patience:
         callbacks.append(k.callbacks.EarlyStopping(monitor="val_loss", patience=args.patience, restore_best_weights=True))
     if bucketed:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from common import table
+from common import epoch_clock, table
 
 WAYS = ("keras", "rnnlab")
 
@@ -50,33 +50,19 @@ def deletion_seconds(tf: Any, tuned: bool, life: float) -> float:
     return time.perf_counter() - started
 
 
-def epoch_clock(k: Any, walls: list[float], cpus: list[float]) -> Any:
-    marks: list[float] = []
-
-    def begin(epoch: int, logs: Any) -> None:
-        marks[:] = [time.perf_counter(), time.process_time()]
-
-    def end(epoch: int, logs: Any) -> None:
-        walls.append(time.perf_counter() - marks[0])
-        cpus.append(time.process_time() - marks[1])
-
-    return k.callbacks.LambdaCallback(on_epoch_begin=begin, on_epoch_end=end)
-
-
 def fit_epochs(rnnlab_stream: bool, epochs: int) -> dict[str, Any]:
+    from imdb import lesson_model
+
     from rnnlab.distribute import epoch_batches
     from rnnlab.runtime import keras
 
-    k = keras()
-
     rng = np.random.default_rng(0)
     x, y = rng.integers(1, 10000, size=(2048, 500)).astype("int32"), rng.integers(0, 2, size=2048).astype("float32")
-    k.utils.set_random_seed(0)
-    model = k.Sequential([k.Input((None,)), k.layers.Embedding(10000, 32), k.layers.LSTM(100), k.layers.Dense(1, activation="sigmoid")])
-    model.compile("adam", "binary_crossentropy")
+    keras().utils.set_random_seed(0)
+    model = lesson_model(x.shape[1])
     walls: list[float] = []
     cpus: list[float] = []
-    clock = [epoch_clock(k, walls, cpus)]
+    clock = [epoch_clock(walls, cpus)]
     if rnnlab_stream:
         batches = epoch_batches(x, y, batch_size=64, epochs=range(epochs), shuffle_seed=0, one_iterator=False)
         model.fit(batches, epochs=epochs, callbacks=clock, verbose=0)

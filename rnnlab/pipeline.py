@@ -20,12 +20,12 @@ from rnnlab.runtime import tensorflow
 PREFETCH_BATCHES = 2
 
 
-def untuned(dataset: Any, prefetch: int = PREFETCH_BATCHES) -> Any:
-    """``dataset`` with ``prefetch`` batches buffered ahead and no autotuning thread to wait for."""
+def untuned(dataset: Any) -> Any:
+    """``dataset`` with ``PREFETCH_BATCHES`` buffered ahead and no autotuning thread to wait for."""
     tf = tensorflow()
     options = tf.data.Options()
     options.autotune.enabled = False
-    return (dataset.prefetch(prefetch) if prefetch else dataset).with_options(options)
+    return dataset.prefetch(PREFETCH_BATCHES).with_options(options)
 
 
 def array_batches(x: np.ndarray, y: np.ndarray, batch_size: int) -> Any:

@@ -25,5 +25,5 @@ def test_every_training_stream_is_untuned() -> None:
         stream = epoch_batches(x, y, batch_size=4, epochs=range(2), shuffle_seed=0, one_iterator=one_iterator)
         assert not stream.options().autotune.enabled
     tf = tensorflow()
-    mapped = untuned(tf.data.Dataset.range(5).map(lambda i: i * 2), prefetch=0)
+    mapped = untuned(tf.data.Dataset.range(5).map(lambda i: i * 2))
     assert not mapped.options().autotune.enabled and [int(v) for v in mapped] == [0, 2, 4, 6, 8]
