@@ -1,4 +1,4 @@
-"""The README's gallery, made from real runs: ``python docs/gallery.py [--set K=V]... [--only NAME]...``.
+"""The gallery page (docs/gallery.md), made from real runs: ``python docs/gallery.py [--set K=V]... [--only NAME]...``.
 
 Trains every shipped config of a dataset listed in ``INPUTS`` (the alphabet always; IMDB and
 lyrics when their configs exist in this checkout), exactly as a user would, through the ``rnnlab``
@@ -7,10 +7,10 @@ commands in a scratch folder, then writes into ``docs/gallery/``:
 - ``<config>_curves.png``: the run's own curves; ``<dataset>_<metric>.png``: that dataset's runs overlaid;
 - ``<config>.txt``: the command lines and excerpts of what they printed (train summary, weights
   dump, a prediction), and ``runs.txt``: the ``rnnlab runs`` table;
-- the README's gallery block (between the ``gallery:start``/``gallery:end`` markers), rewritten.
+- docs/gallery.md's gallery block (between the ``gallery:start``/``gallery:end`` markers), rewritten.
 
 Training the real datasets takes a while: run it under ``flock /tmp/rnnlab-heavy.lock`` on a shared machine.
-The README's gallery was made with::
+docs/gallery.md's gallery was made with::
 
     python docs/gallery.py --only alphabet_onehot --only alphabet_embedding --only alphabet4_embedding \
         --only lyrics_rnn --only imdb_lstm \
@@ -35,7 +35,7 @@ PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
 GALLERY = PROJECT / "docs" / "gallery"
-README = PROJECT / "README.md"
+README = PROJECT / "docs" / "gallery.md"
 MAX_PNG_BYTES = 100_000
 WEIGHTS_LINES = 12
 
@@ -93,7 +93,7 @@ def checked_png(source: Path, target: Path) -> str:
     if size > MAX_PNG_BYTES:
         raise SystemExit(f"{source}: {size} bytes, over the gallery's {MAX_PNG_BYTES}; shrink the figure")
     shutil.copyfile(source, target)
-    return target.relative_to(PROJECT).as_posix()
+    return target.relative_to(README.parent).as_posix()
 
 
 def show_run(config: Path, dataset: str, overrides: list[str], data: dict[str, str]) -> tuple[str, Path]:
@@ -175,7 +175,7 @@ def main(argv: list[str]) -> int:
         (GALLERY / "runs.txt").write_text(table + "\n", encoding="utf-8")
         sections.append(f"#### All runs\n\n```text\n$ rnnlab runs\n{table}\n```\n")
     update_readme(gallery_block(sections))
-    print(f"gallery: wrote {GALLERY.relative_to(PROJECT)}/ and the README block", file=sys.stderr)
+    print(f"gallery: wrote {GALLERY.relative_to(PROJECT)}/ and the block in {README.relative_to(PROJECT)}", file=sys.stderr)
     return 0
 
 
