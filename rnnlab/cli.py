@@ -128,11 +128,11 @@ def train(
 ) -> None:
     """Train the model a config describes; re-running continues the same run."""
     from rnnlab.config import load_config
-    from rnnlab.train import train as train_run
+    from rnnlab.train.trainer import train as train_run
 
     cfg = load_config(config, set_ or [])
     if workers is not None or worker_index is not None:
-        from rnnlab.distribute import cluster_from_cli
+        from rnnlab.train.distribute import cluster_from_cli
 
         cluster_from_cli(cfg, workers, worker_index)
     result = train_run(cfg, fresh=fresh, verbose=progress_verbosity())
@@ -190,7 +190,7 @@ def predict(
     set_: SetOpt = None,
 ) -> None:
     """Ask a trained run: next letter, sentiment, or generated text. Without --prefix, reads stdin lines."""
-    from rnnlab.predict import open_answerer
+    from rnnlab.commands.predict import open_answerer
 
     answerer = open_answerer(target, tuple(set_ or []))
     params = {"length": length, "temperature": temperature, "top_k": top_k, "seed": seed}
@@ -246,7 +246,7 @@ def show_config(config: ConfigArg, set_: SetOpt = None) -> None:
 def summary(config: ConfigArg, set_: SetOpt = None, as_json: JsonOpt = False) -> None:
     """Build the model from the config alone and explain every layer's parameter count."""
     from rnnlab.config import load_config
-    from rnnlab.summary import summary_for_config
+    from rnnlab.commands.summary import summary_for_config
 
     result = summary_for_config(load_config(config, set_ or []))
     typer.echo(json.dumps(result.as_dict(), indent=2) if as_json else result.text())
@@ -260,9 +260,9 @@ def complete_runs(incomplete: str) -> list[str]:
 
 
 def complete_datasets(incomplete: str) -> list[str]:
-    from rnnlab.datasets import DATASETS
+    from rnnlab.data import names
 
-    return [name for name in DATASETS if name.startswith(incomplete)]
+    return [name for name in names() if name.startswith(incomplete)]
 
 
 RunArg = Annotated[
@@ -279,7 +279,7 @@ def runs_command(
     """Every run under ROOT in one table: dataset, layer, encoding, epochs, best and test metric, wall time, date."""
     from rich.console import Console
 
-    from rnnlab.runs_table import list_runs, rich_table
+    from rnnlab.commands.runs import list_runs, rich_table
 
     table = list_runs(root)
     if as_json:
@@ -294,7 +294,7 @@ def runs_command(
 @handled
 def evaluate(target: TargetArg, as_json: JsonOpt = False, set_: SetOpt = None) -> None:
     """Score a trained run's saved model on its dataset's full test split."""
-    from rnnlab.evaluate import evaluate_run
+    from rnnlab.commands.evaluate import evaluate_run
 
     scores = evaluate_run(target, tuple(set_ or []))
     if as_json:
@@ -312,7 +312,7 @@ def plot(
     out: Annotated[Path | None, typer.Option(help="PNG to write; default METRIC.png", show_default=False)] = None,
 ) -> None:
     """Overlay several runs' curves of one metric in one PNG, one line per run."""
-    from rnnlab.plots import plot_runs
+    from rnnlab.run.plots import plot_runs
 
     overlay = plot_runs(runs, metric, out)
     typer.echo(f"Wrote {overlay.path}: {overlay.metric} of {', '.join(c.label for c in overlay.curves)}")
@@ -326,7 +326,7 @@ def export(
     out: Annotated[Path | None, typer.Option(help="where to write; default RUN/export/model.keras or RUN/export/saved_model", show_default=False)] = None,
 ) -> None:
     """Write the run's model for a serving stack: a .keras file or a TF SavedModel."""
-    from rnnlab.export import export_run
+    from rnnlab.commands.export import export_run
 
     exported = export_run(run, format_, out)
     typer.echo(f"Exported {exported.path} ({exported.format}); input {exported.describe_input()}")
@@ -344,7 +344,7 @@ def init(
     force: Annotated[bool, typer.Option("--force", help="overwrite an existing file")] = False,
 ) -> None:
     """Write a commented starter config: every key with its default and what it means."""
-    from rnnlab.init_config import write_starter
+    from rnnlab.commands.init import write_starter
 
     path = write_starter(name, dataset, layer, encoding, out, force)
     typer.echo(f"Wrote {path}; check it with `rnnlab config {path}`, train with `rnnlab train {path}`")
@@ -360,7 +360,7 @@ def verify(
     as_json: JsonOpt = False,
 ) -> None:
     """Check Keras's SimpleRNN/LSTM/GRU against the textbook equations in NumPy; exit 1 if any differ."""
-    from rnnlab.verify import verify as run_verify
+    from rnnlab.commands.verify import verify as run_verify
 
     result = run_verify(run_dir, seed=seed, tolerance=tolerance, lesson_only=lesson)
     typer.echo(json.dumps(result.as_dict(), indent=2) if as_json else result.text(), nl=as_json)
@@ -380,7 +380,7 @@ def show(
     """Decode one sample of the data back to words (IMDB: review N of the training split)."""
     from rnnlab.config import load_config
     from rnnlab.errors import ConfigError
-    from rnnlab.evaluate import show_example
+    from rnnlab.commands.show import show_example
 
     if split not in ("train", "test"):
         raise ConfigError(f"--split {split!r}: use train or test")

@@ -51,7 +51,7 @@ def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
 def tiny_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Two small trained alphabet runs under one checkpoints/ folder (SimpleRNN with validation, GRU without)."""
     from rnnlab.config import load_config
-    from rnnlab.train import train
+    from rnnlab.train.trainer import train
 
     folder = tmp_path_factory.mktemp("tiny_runs")
     plans = {

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rnnlab.datasets import alphabet
+from rnnlab.data import alphabet
 from rnnlab.errors import DataError
 
 
@@ -19,7 +19,7 @@ def test_window_four_predicts_the_fifth() -> None:
 
 
 def test_ids_follow_sorted_vocabulary_not_typing_order() -> None:
-    data = alphabet.load(alphabet.Options(letters="cab", window=1), seed=0, validation_split=0.0)
+    data = alphabet.Alphabet().load(alphabet.Options(letters="cab", window=1), seed=0, validation_split=0.0)
     assert data.state == {"vocab": ["a", "b", "c"]}
     # c -> a -> b -> c, in sorted ids: 2 -> 0 -> 1 -> 2
     assert data.train.x[:, 0].tolist() == [2, 0, 1] and data.train.y.tolist() == [0, 1, 2]

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from rnnlab.config import ConfigError, dump_config, load_config
+from rnnlab.config import dump_config, load_config
+from rnnlab.errors import ConfigError
 from tests.conftest import CONFIGS, write_config
 
 GOOD = {"data": {"dataset": "alphabet"}}
@@ -120,13 +121,13 @@ import yaml  # noqa: E402
 from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
 
 
-from rnnlab.datasets import DATASETS, module  # noqa: E402
+from rnnlab.data import dataset, names  # noqa: E402
 
 TEXT = st.characters(blacklist_categories=("Cs",))
 
-DATASET_KEYS = {name: sorted(set(module(name).Options.model_fields) - {"dataset"}) for name in DATASETS}
+DATASET_KEYS = {name: sorted(set(dataset(name).Options.model_fields) - {"dataset"}) for name in names()}
 """Every registered dataset's own keys, so the property reaches each dataset's validators."""
-KEYS = ["experiment", "data", "model", "training", "dataset", *DATASETS, "units", "layer", "encoding", "learning_rate",
+KEYS = ["experiment", "data", "model", "training", "dataset", *names(), "units", "layer", "encoding", "learning_rate",
         "epochs", "early_stopping", "checkpoint", "monitor", "name", "seed", "dropout",
         *sorted({key for keys in DATASET_KEYS.values() for key in keys})]
 SCALARS = st.one_of(

@@ -19,9 +19,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnnlab.callbacks import backup_epoch
+from rnnlab.train.resume import backup_epoch
 from rnnlab.config import load_config
-from rnnlab.distribute import cluster_from_cli, epoch_batches, read_tf_config, tf_config
+from rnnlab.train.distribute import cluster_from_cli, read_tf_config, tf_config
+from rnnlab.train.pipeline import epoch_batches
 from rnnlab.errors import ConfigError
 from tests.conftest import PROJECT, shipped_config
 from tests.test_imdb import write_keras_npz
@@ -36,9 +37,9 @@ SGD = {"optimizer": "sgd", "learning_rate": 0.5}
 MIRRORED_SCRIPT = textwrap.dedent(
     """
     import json, sys
-    from rnnlab import distribute
+    from rnnlab.train import distribute
     from rnnlab.config import load_config
-    from rnnlab.train import train
+    from rnnlab.train.trainer import train
 
     out = {}
     for mode in ("mirrored", "none"):  # logical devices first: TensorFlow fixes them when it starts

@@ -143,10 +143,10 @@ def acl(path: str = "aclImdb", **changes: str | bytes | None) -> dict[str, Any]:
 
 
 CSV_HEAD = "sequence,target\n"
-OFFLINE = {"rnnlab.datasets.lyrics.URL": "file:///nonexistent/jaychou_lyrics.txt.zip", "keras.src.backend.config._KERAS_DIR": "{tmp}/keras-home"}
+OFFLINE = {"rnnlab.data.lyrics.URL": "file:///nonexistent/jaychou_lyrics.txt.zip", "keras.src.backend.config._KERAS_DIR": "{tmp}/keras-home"}
 """No network: the lesson's corpus URL unreachable, and an empty Keras cache instead of the user's."""
 LY, RG, HE, IM = (dict(config=GOODS[d], files=DATA_FILES.get(d, {})) for d in ("lyrics", "regression", "hello", "imdb"))
-IMDB_OFFLINE = {"rnnlab.datasets.imdb.KERAS_ORIGIN": "file:///nonexistent/", "keras.src.backend.config._KERAS_DIR": "{tmp}/keras-home"}
+IMDB_OFFLINE = {"rnnlab.data.imdb.KERAS_ORIGIN": "file:///nonexistent/", "keras.src.backend.config._KERAS_DIR": "{tmp}/keras-home"}
 """No network for Keras's imdb.npz, and an empty Keras cache instead of the user's."""
 
 
@@ -395,7 +395,7 @@ def trained_runs(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Pa
     """One tiny trained run per dataset (its GOODS config, 1 epoch), trained on first use and
     copied into each case that needs one."""
     from rnnlab.config import validate
-    from rnnlab.train import train
+    from rnnlab.train.trainer import train
 
     runs: dict[str, Path] = {}
 

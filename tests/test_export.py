@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from rnnlab.errors import RunError
-from rnnlab.export import export_run
+from rnnlab.commands.export import export_run
 from rnnlab.runtime import keras
 from tests.conftest import PROJECT
 

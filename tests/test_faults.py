@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnnlab.artifacts import RunFiles
+from rnnlab.run.files import RunFiles
 from rnnlab.config import load_config
 from rnnlab.errors import RunError
-from rnnlab.train import train
+from rnnlab.train.trainer import train
 from tests.conftest import PROJECT, shipped_config
 
 EPOCHS = 6
@@ -166,7 +166,7 @@ def test_disk_full_while_writing_artifacts_keeps_the_previous_ones(cli, tmp_path
             raise OSError(errno.ENOSPC, "No space left on device")
         real_replace(src, dst)
 
-    monkeypatch.setattr("rnnlab.fileio.os.replace", full_disk)
+    monkeypatch.setattr("rnnlab.atomic.os.replace", full_disk)
     result = cli("train", str(config))
     assert result.exit_code == 2
     assert result.stderr.strip().splitlines() == [
@@ -177,7 +177,7 @@ def test_disk_full_while_writing_artifacts_keeps_the_previous_ones(cli, tmp_path
         assert (files.root / name).read_bytes() == before[name], name
     assert not list(files.root.glob(".*-*")), "no temporary file is left behind"
 
-    monkeypatch.setattr("rnnlab.fileio.os.replace", real_replace)
+    monkeypatch.setattr("rnnlab.atomic.os.replace", real_replace)
     again = cli("train", str(config))
     assert again.exit_code == 0, again.stderr
     metrics = json.loads(files.metrics.read_text())
@@ -202,7 +202,7 @@ def test_checkpoint_write_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 @pytest.mark.parametrize(("stop_requested", "backed_up"), [(False, 1), (True, 3)])
 def test_backup_interval_skips_epochs_unless_a_stop_is_requested(tmp_path: Path, stop_requested: bool, backed_up: int) -> None:
-    from rnnlab.callbacks import EpochBackup, backup_epoch
+    from rnnlab.train.resume import EpochBackup, backup_epoch
     from rnnlab.runtime import keras
 
     k = keras()
@@ -216,13 +216,13 @@ def test_backup_interval_skips_epochs_unless_a_stop_is_requested(tmp_path: Path,
 def test_checkpoint_interval_keeps_a_new_best_in_memory_and_writes_it_at_the_end(tmp_path: Path) -> None:
     """Epoch losses 3, 1, 2 with the interval never due: epoch 1 is the best, its weights (not the
     last epoch's) reach best.weights.h5 when training ends, and the model keeps its own."""
-    from rnnlab.callbacks import AtomicModelCheckpoint
+    from rnnlab.train.callbacks import BestCheckpoint
     from rnnlab.runtime import keras
 
     k = keras()
     model = k.Sequential([k.Input((2,)), k.layers.Dense(1, use_bias=False)])
     path = tmp_path / "best.weights.h5"
-    checkpoint = AtomicModelCheckpoint(path, interval_s=3600, monitor="loss", save_best_only=True, save_weights_only=True)
+    checkpoint = BestCheckpoint(path, interval_s=3600, monitor="loss", save_best_only=True, save_weights_only=True)
     checkpoint.set_model(model)
     for epoch, loss in enumerate([3.0, 1.0, 2.0]):
         model.set_weights([np.full((2, 1), float(epoch))])
@@ -242,14 +242,14 @@ def test_early_stopping_carries_on_counting_after_a_resume(tmp_path: Path) -> No
     """Epochs 0-2 (val_loss 3, 1, 2) were done before an interruption, epoch 1 the best; with
     patience 2 the resumed run must stop after epoch 3 (2.5) and end on epoch 1's weights, read
     from best.weights.h5, as an uninterrupted run would."""
-    from rnnlab.callbacks import ResumedEarlyStopping
+    from rnnlab.train.callbacks import CarriedEarlyStopping
     from rnnlab.runtime import keras
 
     k = keras()
     model = k.Sequential([k.Input((2,)), k.layers.Dense(1, use_bias=False)])
     model.set_weights([np.full((2, 1), 1.0)])
     model.save_weights(tmp_path / "best.weights.h5")
-    stopper = ResumedEarlyStopping(done=[3.0, 1.0, 2.0], best_file=tmp_path / "best.weights.h5", monitor="val_loss",
+    stopper = CarriedEarlyStopping(done=[3.0, 1.0, 2.0], best_file=tmp_path / "best.weights.h5", monitor="val_loss",
                                    mode="min", patience=2, restore_best_weights=True)
     stopper.set_model(model)
     model.set_weights([np.full((2, 1), 3.0)])
@@ -263,12 +263,12 @@ def test_early_stopping_carries_on_counting_after_a_resume(tmp_path: Path) -> No
 
 
 def test_early_stopping_without_a_resume_starts_afresh(tmp_path: Path) -> None:
-    from rnnlab.callbacks import ResumedEarlyStopping
+    from rnnlab.train.callbacks import CarriedEarlyStopping
     from rnnlab.runtime import keras
 
     k = keras()
     model = k.Sequential([k.Input((2,)), k.layers.Dense(1, use_bias=False)])
-    stopper = ResumedEarlyStopping(done=[], monitor="val_loss", mode="min", patience=2)
+    stopper = CarriedEarlyStopping(done=[], monitor="val_loss", mode="min", patience=2)
     stopper.set_model(model)
     stopper.on_train_begin()
     model.stop_training = False
@@ -297,7 +297,7 @@ def test_a_resumed_run_stops_early_where_an_uninterrupted_one_does(tmp_path: Pat
     def stop_after_epochs():
         yield lambda: len(history_rows(files.history)) >= interrupted_after
 
-    monkeypatch.setattr("rnnlab.train.stop_requests", stop_after_epochs)
+    monkeypatch.setattr("rnnlab.train.trainer.stop_requests", stop_after_epochs)
     with pytest.raises(Interrupted):
         train(config("resumed"), verbose=0)
     monkeypatch.undo()

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from rnnlab.config import ModelConfig
-from rnnlab.datasets.base import TaskSpec
-from rnnlab.generation import keras_step
-from rnnlab.model import build_model
+from rnnlab.data.contract import TaskSpec
+from rnnlab.model.stepping import keras_step
+from rnnlab.model.builder import build_model
 
 
 @pytest.mark.parametrize(

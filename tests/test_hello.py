@@ -7,16 +7,16 @@ from pathlib import Path
 import pytest
 
 from rnnlab.config import load_config
-from rnnlab.datasets import hello
+from rnnlab.data import hello
 from rnnlab.errors import ConfigError, DataError
-from rnnlab.predict import open_answerer
-from rnnlab.summary import summary_for_config
-from rnnlab.train import train
+from rnnlab.commands.predict import open_answerer
+from rnnlab.commands.summary import summary_for_config
+from rnnlab.train.trainer import train
 from tests.conftest import CONFIGS, shipped_config, write_config
 
 
 def test_lesson_ids_follow_the_sorted_characters() -> None:
-    data = hello.load(hello.Options(), seed=0, validation_split=0.0)
+    data = hello.Hello().load(hello.Options(), seed=0, validation_split=0.0)
     assert data.state == {"vocab": ["e", "h", "l", "o"]}
     assert data.train.x.tolist() == [[1, 0, 2, 2, 3]] and data.train.y.tolist() == [[3, 1, 2, 3, 2]]
     assert data.spec.kind == "tagging" and data.spec.vocab_size == 4
@@ -24,7 +24,7 @@ def test_lesson_ids_follow_the_sorted_characters() -> None:
 
 def test_pairs_generalise_and_must_line_up(tmp_path: Path) -> None:
     options = hello.Options(source=["abc", "cab"], target=["bca", "abc"])
-    assert hello.load(options, seed=0, validation_split=0.0).train.x.shape == (2, 3)
+    assert hello.Hello().load(options, seed=0, validation_split=0.0).train.x.shape == (2, 3)
     bad = write_config(tmp_path, "bad", {"data": {"dataset": "hello", "source": "hello", "target": "ohlo"}})
     with pytest.raises(ConfigError, match="must be non-empty and equally long"):
         load_config(bad)

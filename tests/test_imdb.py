@@ -69,14 +69,19 @@ import zipfile
 
 import pytest
 
-from rnnlab.artifacts import RunFiles
+from rnnlab.run.files import RunFiles
 from rnnlab.config import load_config
-from rnnlab.datasets import imdb
+from rnnlab.data import imdb
 from rnnlab.errors import DataError
-from rnnlab.predict import load_keras_model, predict
-from rnnlab.runs import open_run
+from rnnlab.commands.predict import predict
+from rnnlab.data import text
+from rnnlab.run.opening import load_saved_model
+from rnnlab.run.opening import open_run
+from rnnlab.data.contract import Split
+from rnnlab.train.pipeline import plan_batches
+from typing import Any
 from rnnlab.runtime import keras
-from rnnlab.train import train
+from rnnlab.train.trainer import train
 from tests.conftest import PROJECT, shipped_config
 
 SMALL = {
@@ -135,10 +140,10 @@ def test_both_sources_learn_above_chance_on_the_test_split(fixture: str, request
 
 def test_validation_split_is_stratified() -> None:
     labels = np.array([0] * 80 + [1] * 20)
-    fit, validation = imdb.stratified_folds(labels, 0.2, seed=3)
+    fit, validation = text.stratified_folds(labels, 0.2, seed=3)
     assert sorted(np.concatenate([fit, validation])) == list(range(100))
     assert (labels[validation] == 0).sum() == 16 and (labels[validation] == 1).sum() == 4
-    assert not np.array_equal(validation, imdb.stratified_folds(labels, 0.2, seed=4)[1])
+    assert not np.array_equal(validation, text.stratified_folds(labels, 0.2, seed=4)[1])
 
 
 @pytest.mark.parametrize(("num_words", "skip_top", "index_from"), [(30, 0, 3), (50, 5, 2)])
@@ -151,18 +156,18 @@ def test_keras_ids_match_load_data(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     (x_train, y_train), (x_test, _) = keras().datasets.imdb.load_data(num_words=num_words, skip_top=skip_top, index_from=index_from)
     options = imdb.Options(path=str(npz), num_words=num_words, skip_top=skip_top, index_from=index_from, maxlen=200)
     state = imdb.keras_state(options)
-    ours = imdb.examples(options, state, "train")
+    ours = imdb.Imdb().examples(options, state, "train")
     assert [[int(i) for i in row if i] for row in ours.x] == [list(x) for x in x_train]
     assert list(ours.y) == list(y_train)
 
     texts = [text for text, _ in reviews(20, 1)]
     order = np.arange(len(texts))
     np.random.RandomState(113).shuffle(order)
-    assert imdb.text_ids([texts[i] for i in order], state) == [list(x) for x in x_train]
+    assert text.text_ids([texts[i] for i in order], state) == [list(x) for x in x_train]
     if not skip_top:
         the = sorted(index, key=index.get)[0]
-        assert imdb.text_ids([the], state) == [[1, 1 + index_from]], "rank 1 must get id index_from + 1"
-    assert imdb.examples(options, state, "test").x.shape == (len(x_test), 200)
+        assert text.text_ids([the], state) == [[1, 1 + index_from]], "rank 1 must get id index_from + 1"
+    assert imdb.Imdb().examples(options, state, "test").x.shape == (len(x_test), 200)
 
 
 def test_saved_vocabulary_reproduces_predictions_in_a_new_process(tar_run: tuple[Path, Path], tmp_path: Path) -> None:
@@ -187,29 +192,36 @@ def test_saved_vocabulary_reproduces_predictions_in_a_new_process(tar_run: tuple
 
 def test_masked_padding_changes_nothing_the_model_computes() -> None:
     """With data.mask_padding a review scores the same padded to its own length or to maxlen, pre or post."""
-    from rnnlab.model import build_model
+    from rnnlab.model.builder import build_model
 
     options = imdb.Options(num_words=50, maxlen=30, bucket_by_length=True, mask_padding=True)
     config = load_config(PROJECT / "configs" / "imdb_lstm.yaml", ["model.units=8", "model.embedding_dim=4"])
     keras().utils.set_random_seed(0)
-    model = build_model(config.model, imdb.spec(options))
+    model = build_model(config.model, imdb.task_spec(options))
     ids = [5, 9, 13, 7, 21]
     inputs = [np.array([x], dtype=np.int32) for x in (ids, [0] * 25 + ids, ids + [0] * 25)]
     scores = [float(np.asarray(model(x))[0, 0]) for x in inputs]
     assert scores == pytest.approx([scores[0]] * 3, abs=1e-6)
-    unmasked = build_model(config.model, imdb.spec(options.model_copy(update={"mask_padding": False})))
+    unmasked = build_model(config.model, imdb.task_spec(options.model_copy(update={"mask_padding": False})))
     unmasked.set_weights(model.get_weights())
     assert abs(float(np.asarray(unmasked(inputs[1]))[0, 0]) - float(np.asarray(unmasked(inputs[0]))[0, 0])) > 1e-5
+
+
+def bucket_stream(options: imdb.Options, split: Split, *, shuffle: bool) -> Any:
+    """The stream the trainer feeds Keras from the dataset's length buckets."""
+    plan = imdb.Imdb().batches(options, split, batch_size=16, shuffle=shuffle, seed=1)
+    assert plan is not None
+    return plan_batches(plan, split.x.ndim)
 
 
 def test_unmasked_buckets_compute_what_the_lesson_computes(npz_run: tuple[Path, Path]) -> None:
     """The shipped default: each batch is pad_sequences of its reviews to its own width, and the
     trained model scores it exactly as the lesson's Sequential (Embedding, LSTM, Dense) with its weights."""
     run = open_run(npz_run[0])
-    model = load_keras_model(run)
+    model = load_saved_model(run.files)
     assert not run.config.data.mask_padding and not run.spec.mask_padding and run.spec.timesteps is None
-    split = imdb.examples(run.config.data, run.state, "test")
-    x, _ = next(iter(imdb.batches(run.config.data, split, batch_size=16, shuffle=True, seed=1)))
+    split = imdb.Imdb().examples(run.config.data, run.state, "test")
+    x, _ = next(iter(bucket_stream(run.config.data, split, shuffle=True)))
     x = x.numpy()
     words = [row[row != 0].tolist() for row in x]
     assert np.array_equal(x, keras().utils.pad_sequences(words, maxlen=x.shape[1], padding="pre"))
@@ -224,12 +236,12 @@ def test_unmasked_buckets_compute_what_the_lesson_computes(npz_run: tuple[Path, 
 
 def test_bucketed_batches_pad_only_to_their_longest(npz_run: tuple[Path, Path]) -> None:
     run = open_run(npz_run[0])
-    split = imdb.examples(run.config.data, run.state, "train")
+    split = imdb.Imdb().examples(run.config.data, run.state, "train")
     lengths = sorted((split.x != 0).sum(axis=1))
     widths, cells, seen = [], 0, 0
-    stream = imdb.batches(run.config.data, split, batch_size=16, shuffle=True, seed=1)
+    stream = bucket_stream(run.config.data, split, shuffle=True)
     assert int(stream.cardinality()) == sum(1 for _ in stream), "Keras is told the true number of batches"
-    assert not stream.options().autotune.enabled, "an autotuned iterator stalls the end of each epoch (pipeline.py)"
+    assert not stream.options().autotune.enabled, "an autotuned iterator stalls the end of each epoch (train/pipeline.py)"
     for x, y in stream:
         x = x.numpy()
         assert (x != 0).sum(axis=1).max() == x.shape[1] <= 60, "padded beyond the batch's longest review"
@@ -240,7 +252,7 @@ def test_bucketed_batches_pad_only_to_their_longest(npz_run: tuple[Path, Path]) 
     assert cells < 0.8 * len(split) * max(lengths), "bucketing should cut most of the padding"
     labels_in_order = [np.concatenate([y.numpy() for _, y in stream]) for _ in range(2)]
     assert not np.array_equal(*labels_in_order), "each epoch reshuffles the batches"
-    fixed = imdb.batches(run.config.data, split, batch_size=16, shuffle=False, seed=1)
+    fixed = bucket_stream(run.config.data, split, shuffle=False)
     assert np.array_equal(*[np.concatenate([y.numpy() for _, y in fixed]) for _ in range(2)])
 
 

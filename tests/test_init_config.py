@@ -9,11 +9,12 @@ import pytest
 import yaml
 
 from rnnlab.config import Config, Training, load_config
-from rnnlab.datasets import DATASETS, module
-from rnnlab.init_config import starter_config
+from rnnlab.data import dataset as registered
+from rnnlab.data import names
+from rnnlab.commands.init import starter_config
 
 
-@pytest.mark.parametrize("dataset", list(DATASETS))
+@pytest.mark.parametrize("dataset", names())
 def test_every_dataset_starter_validates_with_its_defaults(cli, tmp_path: Path, dataset: str) -> None:
     made = cli("init", "starter", "--dataset", dataset)
     assert made.exit_code == 0, made.output
@@ -21,7 +22,7 @@ def test_every_dataset_starter_validates_with_its_defaults(cli, tmp_path: Path, 
     shown = cli("config", str(path))
     assert shown.exit_code == 0, shown.output
     resolved = yaml.safe_load(shown.stdout)
-    assert resolved["data"] == module(dataset).Options().model_dump(mode="json")
+    assert resolved["data"] == registered(dataset).Options().model_dump(mode="json")
     defaults = Config.model_validate({"data": {"dataset": dataset}, "experiment": {"name": "starter"}})
     assert resolved == defaults.model_dump(mode="json")
 

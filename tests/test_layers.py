@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnlab.layers import OneHotSimpleRNN, custom_objects
+from rnnlab.model.layers import OneHotSimpleRNN, custom_objects
 from rnnlab.runtime import keras, tensorflow
 
 

@@ -10,15 +10,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnnlab.artifacts import RunFiles, read_history
+from rnnlab.run.files import RunFiles, read_history
 from rnnlab.config import load_config
-from rnnlab.datasets import lyrics
-from rnnlab.datasets.base import Split
+from rnnlab.data import lyrics
+from rnnlab.data.contract import Split
 from rnnlab.errors import DataError
-from rnnlab.generation import choose_next, generate
-from rnnlab.predict import predict
-from rnnlab.runs import open_run
-from rnnlab.train import train
+from rnnlab.data.sampling import choose_next, generate
+from rnnlab.commands.predict import predict
+from rnnlab.run.opening import open_run
+from rnnlab.train.trainer import train
 from tests.conftest import write_config
 from tests.test_cli import run_module
 from tests.test_numpy_rnn import assert_same_generation
@@ -107,9 +107,9 @@ def test_numpy_generation_equals_keras_on_the_one_hot_simple_rnn(phrase_run: tup
 
 def test_recurrent_dropout_keeps_the_plain_layer_and_numpy_agrees_at_inference() -> None:
     from rnnlab.config import ModelConfig
-    from rnnlab.datasets.base import TaskSpec
-    from rnnlab.model import build_model
-    from rnnlab.numpy_rnn import Network, keras_layers
+    from rnnlab.data.contract import TaskSpec
+    from rnnlab.model.builder import build_model
+    from rnnlab.model.numpy_engine import Network, keras_layers
 
     spec = TaskSpec(kind="language_model", timesteps=6, vocab_size=9, num_classes=9)
     model = build_model(ModelConfig(units=8, recurrent_dropout=0.3), spec)
@@ -153,11 +153,11 @@ def test_consecutive_batches_continue_row_by_row() -> None:
 def test_consecutive_plan_is_stateful_and_unshuffled_random_is_not(tmp_path: Path) -> None:
     path = lyrics_config(tmp_path, PHRASE * 4, "plan")
     config = load_config(path)
-    data = lyrics.load(config.data, seed=0, validation_split=0.0)
-    plan = lyrics.fit_plan(config.data, config.training, data)
+    data = lyrics.Lyrics().load(config.data, seed=0, validation_split=0.0)
+    plan = lyrics.Lyrics().fit_plan(config.data, data, batch_size=config.training.batch_size)
     assert plan.stateful_batch == 4 and plan.shuffle is False
     config = load_config(path, ["data.sampling=random"])
-    plan = lyrics.fit_plan(config.data, config.training, lyrics.load(config.data, seed=0, validation_split=0.0))
+    plan = lyrics.Lyrics().fit_plan(config.data, lyrics.Lyrics().load(config.data, seed=0, validation_split=0.0), batch_size=config.training.batch_size)
     assert plan.stateful_batch is None and plan.shuffle is True
     np.testing.assert_array_equal(plan.train.x[1:, 0], plan.train.y[:-1, -1])
 
@@ -168,7 +168,7 @@ def test_options_shape_the_corpus(tmp_path: Path) -> None:
     kept = lyrics.read_corpus(lyrics.Options(path=str(path), newline="keep", max_chars=None))
     assert kept == "ab\ncd\r\nef" * 3
     assert lyrics.read_corpus(lyrics.Options(path=str(path), max_chars=6)) == "ab cd "
-    data = lyrics.load(lyrics.Options(path=str(path), num_steps=3, max_chars=None, validation_fraction=0.25), seed=0, validation_split=0)
+    data = lyrics.Lyrics().load(lyrics.Options(path=str(path), num_steps=3, max_chars=None, validation_fraction=0.25), seed=0, validation_split=0)
     assert data.state["vocab"] == sorted(set("ab cdef")) and data.validation is not None
 
 
@@ -213,7 +213,7 @@ def test_bad_corpora_give_one_line_errors(tmp_path: Path, name: str, content: ob
     else:
         path.write_bytes(content)
     with pytest.raises(DataError) as info:
-        lyrics.load(lyrics.Options(path=str(path)), seed=0, validation_split=0.0)
+        lyrics.Lyrics().load(lyrics.Options(path=str(path)), seed=0, validation_split=0.0)
     assert expected in str(info.value) and "\n" not in str(info.value)
 
 
@@ -240,7 +240,7 @@ def test_missing_file_and_offline_download_say_how_to_fix(tmp_path: Path, monkey
 
 def test_validation_split_is_refused_in_favour_of_the_tail(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="data.validation_fraction"):
-        lyrics.load(lyrics.Options(path=str(lyrics_config(tmp_path, PHRASE * 3, "v").with_suffix(".txt"))), seed=0, validation_split=0.1)
+        lyrics.Lyrics().load(lyrics.Options(path=str(lyrics_config(tmp_path, PHRASE * 3, "v").with_suffix(".txt"))), seed=0, validation_split=0.1)
 
 
 def test_summary_counts_the_one_hot_kernel_as_simple_rnn_does(tmp_path: Path, cli) -> None:

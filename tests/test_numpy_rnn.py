@@ -13,15 +13,16 @@ import pytest
 import yaml
 
 from rnnlab.config import ModelConfig, load_config
-from rnnlab.datasets import alphabet
-from rnnlab.datasets.base import Predictor, TaskSpec
-from rnnlab.model import build_model
-from rnnlab.numpy_rnn import LayerWeights, Network, Unsupported, keras_layers, load_network, save_weights
-from rnnlab.generation import EngineStep, generate, keras_step
-from rnnlab.predict import Answerer, LazyPredictor, keras_predictor, load_keras_model, numpy_predictor
-from rnnlab.runs import open_run
+from rnnlab.data import alphabet
+from rnnlab.data.contract import Predictor, TaskSpec
+from rnnlab.model.builder import build_model
+from rnnlab.model.numpy_engine import LayerWeights, Network, Unsupported, keras_layers, load_network, save_weights
+from rnnlab.data.sampling import generate
+
+from rnnlab.commands.predict import Answerer, RunPredictor
+from rnnlab.run.opening import open_run
 from rnnlab.runtime import keras
-from rnnlab.train import train
+from rnnlab.train.trainer import train
 from tests.conftest import CONFIGS, PROJECT, shipped_config
 
 BUILT_IN = ("alphabet", "hello", "regression")
@@ -130,8 +131,8 @@ def test_numpy_predict_equals_keras_predict(shipped_runs: dict[str, Path], name:
     answerer = Answerer(run)
     answerer.answer(texts[:1])
     assert answerer.backend == "numpy"
-    numpy_side, from_numpy = recording(numpy_predictor(run))
-    keras_side, from_keras = recording(keras_predictor(run))
+    numpy_side, from_numpy = recording(RunPredictor(run, "numpy"))
+    keras_side, from_keras = recording(RunPredictor(run, "keras"))
     by_numpy = answerer.dataset.predict(run.config.data, run.state, numpy_side, texts, {})
     by_keras = answerer.dataset.predict(run.config.data, run.state, keras_side, texts, {})
     assert [p.line for p in by_numpy] == [p.line for p in by_keras]
@@ -162,8 +163,8 @@ def assert_same_generation(run: Any, prefix: str = "分开", length: int = 30) -
 
         return spy
 
-    by_numpy = generate(spying("numpy", EngineStep(numpy_predictor(run))), ids, length)
-    by_keras = generate(spying("keras", keras_step(load_keras_model(run))), ids, length)
+    by_numpy = generate(spying("numpy", RunPredictor(run, "numpy").step), ids, length)
+    by_keras = generate(spying("keras", RunPredictor(run, "keras").step), ids, length)
     assert by_numpy == by_keras
     np.testing.assert_allclose(np.concatenate(seen["numpy"]), np.concatenate(seen["keras"]), atol=1e-4, rtol=1e-4)
 
@@ -210,12 +211,13 @@ def test_stale_weights_file_falls_back_to_keras(shipped_runs: dict[str, Path]) -
 
 def test_datasets_can_step_the_numpy_engine(shipped_runs: dict[str, Path]) -> None:
     """What character-by-character generation uses: the model handed to a dataset exposes ``step``."""
-    model = LazyPredictor(Answerer(open_run(shipped_runs["hello_embedding"])).model)
+    model = Answerer(open_run(shipped_runs["hello_embedding"])).model
     ids = np.array([[1, 0, 2, 2, 3]])
-    state, stepped = model.initial_state(1), []
+    state, stepped = None, []
     for t in range(ids.shape[1]):
-        state, out = model.step(state, ids[:, t])
+        out, state = model.step(ids[:, t], state)
         stepped.append(out)
+    assert model.backend == "numpy"
     np.testing.assert_allclose(np.stack(stepped, axis=1), model(ids), atol=1e-12)
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnlab.distribute import epoch_batches
-from rnnlab.pipeline import array_batches, untuned
+from rnnlab.train.pipeline import epoch_batches
+from rnnlab.train.pipeline import array_batches, untuned
 from rnnlab.runtime import tensorflow
 
 

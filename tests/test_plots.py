@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import pytest
 
 from rnnlab.errors import RunError
-from rnnlab.plots import overlay_figure, plot_runs
+from rnnlab.run.plots import overlay_figure, plot_runs
 
 
 def column(run: Path, name: str) -> list[float]:

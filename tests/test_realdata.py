@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnnlab.artifacts import RunFiles, read_history
+from rnnlab.run.files import RunFiles, read_history
 from rnnlab.config import load_config
-from rnnlab.datasets import imdb
-from rnnlab.predict import predict
-from rnnlab.train import train
+from rnnlab.data import imdb
+from rnnlab.commands.predict import predict
+from rnnlab.train.trainer import train
 from tests.conftest import SHARED_DATA, shipped_config
 
 pytestmark = pytest.mark.realdata
@@ -67,7 +67,7 @@ def test_real_imdb_npz_loads_in_keras_layout() -> None:
     npz = shared("imdb.npz")
     shared("imdb_word_index.json")
     options = imdb.Options(path=str(npz), maxlen=200)
-    data = imdb.load(options, seed=42, validation_split=0.2)
+    data = imdb.Imdb().load(options, seed=42, validation_split=0.2)
     assert (len(data.train), len(data.validation), len(data.test)) == (20000, 5000, 25000)
     assert data.train.x.shape == (20000, 200) and data.test.x.max() < options.num_words
     for split in (data.train, data.validation, data.test):

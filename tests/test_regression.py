@@ -8,13 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnnlab.artifacts import RunFiles, curve_panels, read_history
+from rnnlab.run.files import RunFiles, read_history
+from rnnlab.run.plots import curve_panels
 from rnnlab.config import load_config
-from rnnlab.datasets import regression
+from rnnlab.data import regression
 from rnnlab.errors import DataError
-from rnnlab.predict import open_answerer
-from rnnlab.summary import summary_for_config
-from rnnlab.train import train
+from rnnlab.commands.predict import open_answerer
+from rnnlab.commands.summary import summary_for_config
+from rnnlab.train.trainer import train
 from tests.conftest import CONFIGS, shipped_config
 
 LESSON = ["1,2;2,3;3,4", "5,6;6,7;7,8", "9,10;10,11;11,12"]

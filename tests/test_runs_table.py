@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from rnnlab.runs_table import headline_metric, list_runs
+from rnnlab.commands.runs import headline_metric, list_runs
 
 
 @pytest.fixture

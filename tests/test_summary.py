@@ -5,9 +5,10 @@ from pathlib import Path
 import pytest
 
 from rnnlab.config import ModelConfig, load_config
-from rnnlab.datasets.base import TaskSpec
-from rnnlab.model import build_model
-from rnnlab.summary import summarize, summary_for_config
+from rnnlab.data.contract import TaskSpec
+from rnnlab.model.builder import build_model
+from rnnlab.commands.summary import summary_for_config
+from rnnlab.model.params import summarize
 from tests.conftest import CONFIGS
 
 

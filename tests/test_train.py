@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnnlab.artifacts import RunFiles
+from rnnlab.run.files import RunFiles
 from rnnlab.config import load_config
 from rnnlab.errors import RunError
-from rnnlab.export import export_run
-from rnnlab.predict import predict
+from rnnlab.commands.export import export_run
+from rnnlab.commands.predict import predict
 from rnnlab.runtime import keras
-from rnnlab.train import train
+from rnnlab.train.trainer import train
 from tests.conftest import shipped_config
 
 EXPECTED = {"a": "b", "b": "c", "c": "d", "d": "e", "e": "a"}

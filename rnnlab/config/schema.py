@@ -1,0 +1,139 @@
+"""The config schema: every section and key, with its default, bounds and meaning.
+
+``extra="forbid"`` everywhere: an unknown key is an error, not silently ignored. The ``data``
+section is the union of the registered datasets' ``Options``, told apart by ``data.dataset``.
+The key descriptions are the documentation: ``rnnlab init`` and ``docs/configuration.md`` are
+rendered from them.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from rnnlab.data import option_classes
+
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Experiment(Section):
+    name: str | None = Field(None, description="run folder name under output_root; defaults to the config file's stem")
+    seed: int = Field(42, ge=0, le=2**32 - 1, description="seeds Python, NumPy and TensorFlow: same seed, same metrics")
+    output_root: str = Field("checkpoints", description="where run folders are created (relative to the working directory)")
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, name: str | None) -> str | None:
+        if name is not None and (not NAME_PATTERN.match(name) or ".." in name):
+            raise ValueError(
+                f"run name {name!r} must be a plain folder name (letters, digits, '_', '-', '.'), "
+                "not a path; use e.g. 'alphabet_lstm'"
+            )
+        return name
+
+
+class ModelConfig(Section):
+    encoding: Literal["onehot", "embedding"] = Field("onehot", description="how token ids reach the first recurrent layer")
+    embedding_dim: int = Field(8, ge=1, description="Embedding output size (encoding: embedding)")
+    layer: Literal["simple_rnn", "lstm", "gru"] = Field("simple_rnn", description="recurrent layer type")
+    units: int = Field(16, ge=1, description="hidden units per recurrent layer")
+    num_layers: int = Field(1, ge=1, description="stacked recurrent layers; all but the last return sequences")
+    activation: Literal["tanh", "relu", "sigmoid", "linear"] = Field("tanh", description="recurrent activation φ")
+    dropout: float = Field(0.0, ge=0.0, lt=1.0, description="input dropout of each recurrent layer")
+    recurrent_dropout: float = Field(0.0, ge=0.0, lt=1.0, description="dropout on each recurrent layer's state h_{t-1}")
+    bidirectional: bool = Field(False, description="wrap each recurrent layer in Bidirectional")
+
+
+class EarlyStopping(Section):
+    monitor: str = Field("auto", description="metric to watch; auto = val_loss with validation data, else loss")
+    patience: int = Field(10, ge=0, description="epochs without improvement before stopping")
+    min_delta: float = Field(0.0, ge=0.0, description="smallest change that counts as improvement")
+    restore_best_weights: bool = Field(True, description="end with the best epoch's weights")
+
+
+class Checkpoint(Section):
+    monitor: str = Field("auto", description="metric that picks best.weights.h5; auto as for early_stopping")
+
+
+MOMENTUM_OPTIMIZERS = ("sgd", "rmsprop")
+
+
+class Training(Section):
+    optimizer: Literal["adam", "sgd", "rmsprop", "adagrad", "adamw"] = Field("adam", description="Keras optimizer")
+    learning_rate: float = Field(0.001, gt=0.0, description="optimizer step size")
+    momentum: float = Field(0.0, ge=0.0, lt=1.0, description="momentum of sgd and rmsprop (Keras momentum)")
+    batch_size: int = Field(32, ge=1, description="samples per gradient step: the global batch, split over all replicas")
+    epochs: int = Field(10, ge=1, description="epochs per `rnnlab train` call (a re-run continues for as many more)")
+    clipnorm: float | None = Field(None, gt=0.0, description="clip the global gradient norm to this (Keras global_clipnorm)")
+    backup_interval_s: float = Field(
+        0.0, ge=0.0, description="seconds between writes of the resumable backup (backup/) and of a new best.weights.h5; 0 = every epoch"
+    )
+    steps_per_execution: int = Field(
+        1, ge=1, description="batches per compiled call (Keras steps_per_execution); saves per-batch overhead on small models"
+    )
+    jit_compile: bool | Literal["auto"] = Field(
+        "auto", description="compile the training step with XLA (Keras jit_compile); auto = on a GPU, not on the CPU"
+    )
+    validation_split: float = Field(0.0, ge=0.0, lt=1.0, description="fraction of training data held out for validation")
+    early_stopping: EarlyStopping | None = Field(None, description="EarlyStopping settings, or off")
+    checkpoint: Checkpoint = Field(default_factory=Checkpoint, description="ModelCheckpoint settings")
+    tensorboard: bool = Field(False, description="write TensorBoard logs into the run folder (tensorboard/)")
+    tensorboard_histogram_freq: int = Field(0, ge=0, description="with tensorboard: weight histograms every N epochs; 0 = off")
+    distribute: Literal["none", "mirrored", "multi_worker"] = Field(
+        "none", description="tf.distribute strategy: none, mirrored (this machine's devices) or multi_worker (TF_CONFIG)"
+    )
+    devices: int | None = Field(
+        None, ge=1, description="mirrored over this many logical CPU devices instead of the visible GPUs"
+    )
+
+    @field_validator("early_stopping", mode="before")
+    @classmethod
+    def _switch(cls, value: Any) -> Any:
+        if value is False or value in ("off", "none"):
+            return None
+        if value is True or value == "on":
+            return {}
+        return value
+
+    @model_validator(mode="after")
+    def _momentum_needs_sgd_or_rmsprop(self) -> "Training":
+        if self.momentum and self.optimizer not in MOMENTUM_OPTIMIZERS:
+            raise ValueError(
+                f"momentum is only for optimizer sgd or rmsprop (here {self.optimizer!r}); "
+                "remove training.momentum or set training.optimizer=sgd"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _devices_need_mirrored(self) -> "Training":
+        if self.devices is not None and self.distribute != "mirrored":
+            raise ValueError(
+                f"devices is only for distribute: mirrored (here {self.distribute!r}); "
+                "set training.distribute=mirrored or remove training.devices"
+            )
+        return self
+
+
+DataOptions = Annotated[Union[tuple(option_classes())], Field(discriminator="dataset")]  # type: ignore[valid-type]
+
+
+class Config(Section):
+    experiment: Experiment = Field(default_factory=Experiment)
+    data: DataOptions
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    training: Training = Field(default_factory=Training)
+
+    @property
+    def name(self) -> str:
+        return self.experiment.name or "run"
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.experiment.output_root) / self.name

@@ -1,0 +1,191 @@
+"""The dataset contract: what every dataset provides, and the small types the later stages consume.
+
+A dataset is a subclass of ``Dataset`` in its own module (``rnnlab/data/<name>.py``, or any
+installed package that registers it under the entry-point group ``rnnlab.datasets``). It names its
+config section with ``Options``, a pydantic model whose ``dataset: Literal["<name>"]`` field tags
+it inside ``data:``; every other hook has a default, so a new dataset writes ``load`` and
+``predict`` and whatever else it needs. The stages after this one call the hooks and nothing
+else: no hook is looked up by name.
+
+Datasets import only this package and rnnlab's shared modules (errors, fetch, progress, runtime),
+never the config, the model, the trainer or the run folder: what they need is handed to them
+(a batch size, a ``Predictor``). TensorFlow is imported lazily, inside hooks, so the config and
+the CLI's help stay fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
+
+import numpy as np
+from pydantic import BaseModel
+
+from rnnlab.errors import DataError
+
+TaskKind = Literal["classification", "binary", "regression", "tagging", "language_model"]
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """Shapes the model builder needs: input length and alphabet, output head."""
+
+    kind: TaskKind
+    timesteps: int | None
+    vocab_size: int | None = None
+    features: int | None = None
+    num_classes: int | None = None
+    mask_padding: bool = False
+
+    @property
+    def token_input(self) -> bool:
+        return self.vocab_size is not None
+
+
+@dataclass
+class Split:
+    x: np.ndarray
+    y: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+
+@dataclass
+class Prepared:
+    """What ``load`` returns: the arrays, their shapes, and the encoder state ``predict`` needs later
+    (saved as ``vocab.json`` in the run folder, so a run answers with no data present)."""
+
+    spec: TaskSpec
+    train: Split
+    validation: Split | None = None
+    test: Split | None = None
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class FitPlan:
+    """How ``fit`` sees the data, when plain shuffled batches are not what the task needs."""
+
+    train: Split
+    validation: Split | None = None
+    shuffle: bool = True
+    stateful_batch: int | None = None
+    """Build the recurrent layers stateful, with this fixed batch size."""
+    callbacks: list[Any] = field(default_factory=list)
+    """Keras callbacks run before the trainer's own, so metrics they add to the logs reach CSVLogger."""
+
+
+@dataclass
+class BatchPlan:
+    """A dataset's own batches of a split, as NumPy arrays: the trainer streams them to Keras.
+
+    ``batches()`` is called once per pass over the split and yields ``count`` ``(x, y)`` pairs whose
+    ``x`` may differ in width from batch to batch (e.g. padded only to the batch's longest review)."""
+
+    count: int
+    batches: Callable[[], Iterator[tuple[np.ndarray, np.ndarray]]]
+
+
+@dataclass
+class Prediction:
+    """One answer: ``line`` for people, ``record`` for ``--json``."""
+
+    line: str
+    record: dict[str, Any]
+
+
+class Predictor(Protocol):
+    """The trained model as a dataset sees it, whichever engine (NumPy or Keras) runs it."""
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """A whole batch: token ids (or feature vectors) in, the model's outputs out."""
+        ...
+
+    def step(self, ids: np.ndarray, state: Any) -> tuple[np.ndarray, Any]:
+        """One time step, for generating one token at a time: ids of shape (rows,) and the state
+        (``None`` = zeros) in, logits (rows, vocab) and the new state out."""
+        ...
+
+
+O = TypeVar("O", bound=BaseModel)
+
+
+class Dataset(ABC, Generic[O]):
+    """One dataset. Subclasses set ``Options`` and implement ``load`` and ``predict``."""
+
+    Options: ClassVar[type[BaseModel]]
+    """The ``data:`` section's schema; its ``dataset`` field is ``Literal["<name>"]`` with that default."""
+
+    @classmethod
+    def name(cls) -> str:
+        return str(cls.Options.model_fields["dataset"].default)
+
+    @classmethod
+    def about(cls) -> str:
+        """One line on what the dataset is: the first line of its module's docstring."""
+        lines = (sys.modules[cls.__module__].__doc__ or "").strip().splitlines()
+        return lines[0] if lines else ""
+
+    def spec(self, options: O) -> TaskSpec | None:
+        """The model's sizes from the config alone (``rnnlab summary`` without data), or ``None`` when
+        they depend on the data (a vocabulary learned from a corpus): then ``load`` tells."""
+        return None
+
+    @abstractmethod
+    def load(self, options: O, *, seed: int, validation_split: float) -> Prepared:
+        """The arrays to train on and the encoder state; ``validation_split`` of the training data is
+        held out (shuffled with ``seed``) unless the dataset has its own validation rule."""
+
+    @abstractmethod
+    def predict(
+        self, options: O, state: dict[str, Any], model: Predictor, texts: list[str], params: dict[str, Any]
+    ) -> list[Prediction]:
+        """What "predict" means for this task: raw inputs (``--prefix`` or lines of stdin) → answers.
+        ``params`` holds the command's generation options (length, temperature, top_k, seed)."""
+
+    def fit_plan(self, options: O, data: Prepared, *, batch_size: int) -> FitPlan:
+        """Batch order, shuffling, a stateful model and extra callbacks; plain shuffled batches by default."""
+        return FitPlan(data.train, data.validation)
+
+    def own_batches(self, options: O) -> bool:
+        """Whether ``batches`` streams this run's data (then it cannot be split across replicas yet)."""
+        return False
+
+    def batches(self, options: O, split: Split, *, batch_size: int, shuffle: bool, seed: int) -> BatchPlan | None:
+        """The dataset's own batches of ``split`` (e.g. bucketed by length), or ``None`` for plain arrays."""
+        return None
+
+    def examples(self, options: O, state: dict[str, Any], split: str) -> Split:
+        """A whole split in the source's order, encoded with a run's saved ``state`` (``evaluate``, ``show``)."""
+        raise DataError(f"dataset {self.name()!r} has no test/train review files to read this way")
+
+    def decode(self, ids: np.ndarray, state: dict[str, Any]) -> str:
+        """Ids back to readable text (``show``)."""
+        raise DataError(f"dataset {self.name()!r} has no test/train review files to read this way")
+
+    def label_name(self, label: int) -> str:
+        return str(label)
+
+
+def one_hot(ids: np.ndarray, depth: int) -> np.ndarray:
+    """float32 one-hot of integer ids, adding a trailing axis of size ``depth``."""
+    return np.eye(depth, dtype=np.float32)[np.asarray(ids, dtype=np.int64)]
+
+
+def shuffled_split(x: np.ndarray, y: np.ndarray, fraction: float, seed: int) -> tuple[Split, Split | None]:
+    """Hold out ``fraction`` of the samples (shuffled with ``seed``) for validation."""
+    if fraction <= 0:
+        return Split(x, y), None
+    order = np.random.default_rng(seed).permutation(len(x))
+    n_val = max(1, int(round(len(x) * fraction)))
+    if n_val >= len(x):
+        raise DataError(
+            f"training.validation_split {fraction} leaves no training samples out of {len(x)}; "
+            f"use a smaller fraction, e.g. {round(0.5 * (len(x) - 1) / len(x), 2) or 0}"
+        )
+    val, train = order[:n_val], order[n_val:]
+    return Split(x[train], y[train]), Split(x[val], y[val])

@@ -1,0 +1,2 @@
+"""The model stage: the Keras model a config describes, its one custom layer, and the NumPy engine
+that runs a trained model without TensorFlow."""

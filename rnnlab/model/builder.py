@@ -1,0 +1,108 @@
+"""ModelConfig + TaskSpec → an uncompiled Keras Sequential, the loss that fits its head, and its inputs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from rnnlab.config import ModelConfig
+from rnnlab.data.contract import TaskSpec, one_hot
+from rnnlab.runtime import keras
+
+RECURRENT_CLASSES = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
+PER_STEP_KINDS = ("tagging", "language_model")
+UNROLL_MAX_STEPS = 64
+
+
+def onehot_inside(encoding: str, spec: TaskSpec) -> bool:
+    """Language models read token ids even when one-hot: the model encodes them itself, which saves
+    memory and lets a SimpleRNN gather kernel rows instead of multiplying by one-hot vectors."""
+    return spec.kind == "language_model" and spec.token_input and encoding == "onehot"
+
+
+def model_inputs(x: np.ndarray, spec: TaskSpec, encoding: str) -> np.ndarray:
+    """Token ids become one-hot vectors when the model reads one-hot input."""
+    if spec.token_input and encoding == "onehot" and not onehot_inside(encoding, spec):
+        assert spec.vocab_size is not None
+        return one_hot(x, spec.vocab_size)
+    return x
+
+
+def gathers_onehot(cfg: ModelConfig, spec: TaskSpec) -> bool:
+    plain = cfg.dropout == cfg.recurrent_dropout == 0 and not cfg.bidirectional
+    return onehot_inside(cfg.encoding, spec) and cfg.layer == "simple_rnn" and plain
+
+
+def input_layer(cfg: ModelConfig, spec: TaskSpec, batch_size: int | None = None) -> Any:
+    k = keras()
+    if not spec.token_input:
+        return k.Input(shape=(spec.timesteps, spec.features), batch_size=batch_size, name="features")
+    if cfg.encoding == "onehot" and not onehot_inside(cfg.encoding, spec):
+        return k.Input(shape=(spec.timesteps, spec.vocab_size), batch_size=batch_size, name="onehot")
+    return k.Input(shape=(spec.timesteps,), batch_size=batch_size, dtype="int32", name="token_ids")
+
+
+def recurrent_layers(cfg: ModelConfig, spec: TaskSpec, stateful: bool = False) -> list[Any]:
+    """Stacked layers: every one but the last returns sequences, the last too for per-step tasks."""
+    k = keras()
+    layers = []
+    for i in range(cfg.num_layers):
+        last = i == cfg.num_layers - 1
+        options = {}
+        if i == 0 and gathers_onehot(cfg, spec):
+            from rnnlab.model.layers import OneHotSimpleRNN
+
+            cls, options = OneHotSimpleRNN, {"vocab_size": spec.vocab_size}
+        else:
+            cls = getattr(k.layers, RECURRENT_CLASSES[cfg.layer])
+        layer = cls(
+            cfg.units,
+            **options,
+            activation=cfg.activation,
+            dropout=cfg.dropout,
+            recurrent_dropout=cfg.recurrent_dropout,
+            return_sequences=not last or spec.kind in PER_STEP_KINDS,
+            stateful=stateful,
+            unroll=spec.timesteps is not None and spec.timesteps <= UNROLL_MAX_STEPS,
+            name=f"{cfg.layer}_{i + 1}",
+        )
+        if cfg.bidirectional:
+            layer = k.layers.Bidirectional(layer, name=f"bidirectional_{i + 1}")
+        layers.append(layer)
+    return layers
+
+
+def output_layer(spec: TaskSpec) -> Any:
+    k = keras()
+    if spec.kind == "binary":
+        return k.layers.Dense(1, activation="sigmoid", name="output")
+    if spec.kind == "regression":
+        return k.layers.Dense(1, name="output")
+    if spec.kind == "language_model":
+        return k.layers.Dense(spec.num_classes, name="logits")
+    return k.layers.Dense(spec.num_classes, activation="softmax", name="output")
+
+
+def build_model(cfg: ModelConfig, spec: TaskSpec, batch_size: int | None = None) -> Any:
+    """``batch_size`` fixes the batch and makes the recurrent layers stateful (state carried across batches)."""
+    k = keras()
+    layers: list[Any] = [input_layer(cfg, spec, batch_size)]
+    if spec.token_input and cfg.encoding == "embedding":
+        layers.append(k.layers.Embedding(spec.vocab_size, cfg.embedding_dim, mask_zero=spec.mask_padding, name="embedding"))
+    elif onehot_inside(cfg.encoding, spec) and not gathers_onehot(cfg, spec):
+        layers.append(k.layers.CategoryEncoding(spec.vocab_size, output_mode="one_hot", name="onehot"))
+    layers += recurrent_layers(cfg, spec, stateful=batch_size is not None)
+    layers.append(output_layer(spec))
+    return k.Sequential(layers, name=f"{cfg.layer}_{spec.kind}")
+
+
+def loss_and_metrics(spec: TaskSpec) -> tuple[Any, list[Any]]:
+    k = keras()
+    if spec.kind == "binary":
+        return k.losses.BinaryCrossentropy(), ["accuracy"]
+    if spec.kind == "regression":
+        return k.losses.MeanSquaredError(), []
+    if spec.kind == "language_model":
+        return k.losses.SparseCategoricalCrossentropy(from_logits=True), ["accuracy"]
+    return k.losses.SparseCategoricalCrossentropy(), ["accuracy"]

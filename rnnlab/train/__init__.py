@@ -1,0 +1,1 @@
+"""The training stage: the trainer, its callbacks, interrupt and resume, input pipelines, strategies."""

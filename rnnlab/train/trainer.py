@@ -1,0 +1,415 @@
+"""The trainer: Config → data → model → ``fit`` → a self-contained run folder.
+
+Re-running ``train`` on a finished run continues from its saved model for ``training.epochs``
+more epochs (the lesson's "load the checkpoint if it exists"); ``fresh=True`` starts over.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import logging
+import math
+import os
+import shutil
+import socket
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rnnlab import atomic
+from rnnlab.config import Config, dump_config
+from rnnlab.data import dataset
+from rnnlab.data.contract import Dataset, FitPlan, Prepared, Split, TaskSpec
+from rnnlab.errors import ConfigError, RnnlabError, RunError
+from rnnlab.model.builder import build_model, loss_and_metrics, model_inputs
+from rnnlab.model.numpy_engine import save_weights
+from rnnlab.model.params import summarize
+from rnnlab.run.files import RunFiles, best_index, best_value, monitor_mode, read_history, read_json, weights_dump
+from rnnlab.run.opening import backup_exists, check_same_model, load_saved_model
+from rnnlab.run.plots import plot_curves
+from rnnlab.runtime import keras, tensorflow
+from rnnlab.train import distribute
+from rnnlab.train.callbacks import BestCheckpoint, CarriedEarlyStopping, EpochSeeds
+from rnnlab.train.pipeline import array_batches, epoch_batches, fit_data, padded_batches
+from rnnlab.train.resume import fault_callbacks, interrupted_as_error, resume_epoch, stop_requests
+
+log = logging.getLogger("rnnlab")
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    metrics: dict[str, Any]
+    continued_from: int = 0
+    messages: list[str] = field(default_factory=list)
+
+
+def resolve_monitor(monitor: str, has_validation: bool) -> str:
+    if monitor != "auto":
+        return monitor
+    return "val_loss" if has_validation else "loss"
+
+
+def make_optimizer(config: Config) -> Any:
+    k = keras()
+    t = config.training
+    classes = {"adam": "Adam", "sgd": "SGD", "rmsprop": "RMSprop", "adagrad": "Adagrad", "adamw": "AdamW"}
+    momentum = {"momentum": t.momentum} if t.momentum else {}
+    return getattr(k.optimizers, classes[t.optimizer])(learning_rate=t.learning_rate, global_clipnorm=t.clipnorm, **momentum)
+
+
+def compile_model(model: Any, config: Config, spec: TaskSpec) -> Any:
+    loss, metrics = loss_and_metrics(spec)
+    model.compile(
+        optimizer=make_optimizer(config),
+        loss=loss,
+        weighted_metrics=metrics,
+        steps_per_execution=config.training.steps_per_execution,
+        jit_compile=config.training.jit_compile,
+    )
+    return model
+
+
+@contextlib.contextmanager
+def run_lock(files: RunFiles) -> Iterator[None]:
+    """Refuse a second ``train`` on the same run; a lock left by a dead process is taken over."""
+    me = f"{os.getpid()}@{socket.gethostname()}"
+    for _ in range(2):
+        try:
+            fd = os.open(files.lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            owner = files.lock.read_text(encoding="utf-8").strip() if files.lock.exists() else ""
+            if _owner_alive(owner):
+                raise RunError(
+                    f"{files.root}: another `rnnlab train` ({owner}) is using this run; wait for it to finish "
+                    f"or train under another name (--set experiment.name=...)"
+                ) from None
+            log.info("taking over a stale lock left by %s", owner or "an unknown process")
+            with contextlib.suppress(FileNotFoundError):
+                files.lock.unlink()
+            continue
+        with os.fdopen(fd, "w") as f:
+            f.write(me)
+        break
+    try:
+        yield
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            files.lock.unlink()
+
+
+def _owner_alive(owner: str) -> bool:
+    """A lock from another host counts as alive (its processes cannot be checked from here)."""
+    pid_text, _, host = owner.partition("@")
+    if host and host != socket.gethostname():
+        return True
+    if not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def prepare_run_dir(files: RunFiles) -> None:
+    try:
+        files.root.mkdir(parents=True, exist_ok=True)
+        probe = files.root / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise RunError(
+            f"{files.root}: cannot write the run folder ({exc.strerror or exc}); "
+            "choose a writable experiment.output_root"
+        ) from None
+
+
+def completed_epochs(files: RunFiles) -> int:
+    if not files.metrics.is_file():
+        return 0
+    return int(read_json(files.metrics).get("epochs", 0))
+
+
+def load_or_build(
+    config: Config, data: Prepared, files: RunFiles, fresh: bool, batch_size: int | None = None
+) -> tuple[Any, int]:
+    """The model to fit and the epoch it starts at."""
+    if not fresh and files.model.is_file() and files.config.is_file():
+        check_same_model(files, config, data.state)
+        model = load_saved_model(files)
+        model.optimizer.learning_rate.assign(config.training.learning_rate)
+        return model, completed_epochs(files)
+    if not fresh and backup_exists(files) and files.config.is_file():
+        check_same_model(files, config, data.state)
+    else:
+        for path in files.outputs():
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        for folder in (files.backup, files.tensorboard, files.export):
+            shutil.rmtree(folder, ignore_errors=True)
+    return compile_model(build_model(config.model, data.spec, batch_size), config, data.spec), 0
+
+
+def callbacks(
+    config: Config,
+    files: RunFiles,
+    has_validation: bool,
+    appending: bool,
+    stop: Any = lambda: False,
+    resumed: dict[str, list[float]] | None = None,
+) -> list[Any]:
+    """The trainer's callbacks. ``resumed``: the history of this ``train`` call's epochs done
+    before an interruption, for early stopping to carry on from."""
+    k = keras()
+    t = config.training
+    monitor = resolve_monitor(t.checkpoint.monitor, has_validation)
+    best_before = best_value(read_history(files.history).get(monitor, []), monitor) if appending else None
+    chosen = [
+        EpochSeeds(config.experiment.seed),
+        BestCheckpoint(
+            files.best_weights,
+            monitor=monitor,
+            initial_value_threshold=best_before,
+            interval_s=t.backup_interval_s,
+            requested=stop,
+        ),
+        k.callbacks.CSVLogger(str(files.history), append=appending),
+        k.callbacks.TerminateOnNaN(),
+    ]
+    if t.tensorboard:
+        chosen.append(k.callbacks.TensorBoard(str(files.tensorboard), histogram_freq=t.tensorboard_histogram_freq))
+    if t.early_stopping is not None:
+        es = t.early_stopping
+        es_monitor = resolve_monitor(es.monitor, has_validation)
+        done = (resumed or {}).get(es_monitor, [])
+        best = best_value(done, es_monitor)
+        holds_best = es_monitor == monitor and best is not None and best == best_before
+        chosen.append(
+            CarriedEarlyStopping(
+                done=done,
+                best_file=files.best_weights if holds_best else None,
+                monitor=es_monitor,
+                patience=es.patience,
+                min_delta=es.min_delta,
+                restore_best_weights=es.restore_best_weights,
+            )
+        )
+    return chosen
+
+
+def history_since(files: RunFiles, epoch: int) -> dict[str, list[float]]:
+    """``history.csv`` from ``epoch`` (0-based) on: what a resumed run already did of this call's epochs."""
+    return {key: values[epoch:] for key, values in read_history(files.history).items()}
+
+
+def check_tensorboard(config: Config) -> None:
+    """Keras writes event files only through the tensorboard package; say so before any file is touched."""
+    if config.training.tensorboard and importlib.util.find_spec("tensorboard") is None:
+        raise ConfigError(
+            "training.tensorboard is true but the tensorboard package is not installed; "
+            "`pip install tensorboard` or set training.tensorboard: false"
+        )
+
+
+def summarise_history(history: dict[str, list[float]], monitor: str) -> dict[str, Any]:
+    """Epoch counts and the metrics at the best and the last epoch."""
+    if not history.get("epoch"):
+        return {"epochs": 0}
+    best = best_index(history.get(monitor, history["loss"]), monitor) or 0
+    metric_names = [k for k in history if k != "epoch"]
+    return {
+        "epochs": len(history["epoch"]),
+        "monitor": monitor,
+        "best_epoch": best + 1,
+        "best": {k: _clean(history[k][best]) for k in metric_names},
+        "final": {k: _clean(history[k][-1]) for k in metric_names},
+    }
+
+
+def _clean(value: float) -> float | None:
+    return None if not math.isfinite(value) else round(float(value), 6)
+
+
+def trainable_variables(model: Any) -> list[tuple[str, np.ndarray]]:
+    return [(v.path, np.asarray(v.numpy())) for v in model.trainable_variables]
+
+
+def train(config: Config, *, fresh: bool = False, verbose: int | str = "auto") -> TrainResult:
+    check_tensorboard(config)
+    distribute.check_batches(config)
+    strategy = distribute.strategy_for(config)
+    with distribute.run_folder(config, strategy) as root:
+        files = RunFiles(root)
+        created = [folder for folder in (files.root, *files.root.parents) if not folder.exists()]
+        prepare_run_dir(files)
+        try:
+            with run_lock(files):
+                return _train_locked(config, files, strategy, fresh=fresh, verbose=verbose)
+        except RnnlabError:
+            remove_empty(created)
+            raise
+
+
+def remove_empty(folders: list[Path]) -> None:
+    """Undo the folders a failed ``train`` created, deepest first, as long as they are empty."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+
+
+def _train_locked(config: Config, files: RunFiles, strategy: Any, *, fresh: bool, verbose: int | str) -> TrainResult:
+    keras().utils.set_random_seed(config.experiment.seed)
+    chosen: Dataset = dataset(config.data.dataset)
+    data = chosen.load(config.data, seed=config.experiment.seed, validation_split=config.training.validation_split)
+    plan = chosen.fit_plan(config.data, data, batch_size=config.training.batch_size)
+    with distribute.scope(strategy):
+        model, initial_epoch = load_or_build(config, data, files, fresh, plan.stateful_batch)
+    resumed_at = resume_epoch(files, initial_epoch)
+    messages = []
+    if resumed_at > initial_epoch:
+        log.info(
+            f"Resuming interrupted run '{config.name}' at epoch {resumed_at} of {initial_epoch + config.training.epochs} "
+            f"(backup in {files.backup}); pass --fresh to start over."
+        )
+    if initial_epoch:
+        messages.append(
+            f"Continuing run '{config.name}' from epoch {initial_epoch} ({files.model}); pass --fresh to start over."
+        )
+        log.info(messages[-1])
+    atomic.write_text(files.config, dump_config(config))
+    atomic.write_json(files.vocab, data.state)
+    atomic.write_json(files.task, asdict(data.spec))
+
+    spec = data.spec
+    train_data = fit_data(config, plan.train, spec, shuffle=plan.shuffle)
+    validation = None if plan.validation is None else fit_data(config, plan.validation, spec, shuffle=False)
+    started = time.perf_counter()
+    with stop_requests() as stop, interrupted_as_error(config, files):
+        fit = run_fit(
+            strategy,
+            model,
+            train_data,
+            validation,
+            batch_size=config.training.batch_size,
+            epochs=initial_epoch + config.training.epochs,
+            initial_epoch=resumed_at,
+            callbacks=plan.callbacks
+            + callbacks(config, files, validation is not None, appending=resumed_at > 0, stop=stop,
+                        resumed=history_since(files, initial_epoch))
+            + fault_callbacks(files, config.training.backup_interval_s, stop),
+            shuffle=plan.shuffle,
+            verbose=verbose,
+            seed=config.experiment.seed,
+        )
+    wall = time.perf_counter() - started
+    epochs_now = len(fit.history.get("loss", []))
+
+    history = read_history(files.history)
+    monitor = resolve_monitor(config.training.checkpoint.monitor, validation is not None)
+    metrics = summarise_history(history, monitor)
+    previous = read_json(files.metrics) if initial_epoch and files.metrics.is_file() else {}
+    metrics.update(
+        {
+            "epochs_this_run": epochs_now,
+            "continued_from_epoch": initial_epoch,
+            "resumed_at_epoch": resumed_at,
+            "wall_time_s": round(wall + previous.get("wall_time_s", 0.0), 3),
+            "seconds_per_epoch": round(wall / max(1, epochs_now), 4),
+            "train_samples": len(data.train),
+            "validation_samples": len(data.validation) if data.validation is not None else 0,
+        }
+    )
+    if data.test is not None:
+        metrics.update(evaluate_split(model, data.test, config, spec))
+    if any(not math.isfinite(v) for v in fit.history.get("loss", [])):
+        nan_epoch = resumed_at + epochs_now
+        metrics["stopped_on_nan_at_epoch"] = nan_epoch
+        if files.best_weights.is_file():
+            model.load_weights(files.best_weights)
+        messages.append(
+            f"Loss became NaN/Inf at epoch {nan_epoch}; training stopped and model.keras holds the best "
+            f"checkpoint so far ({files.best_weights}, epoch {metrics.get('best_epoch')}). "
+            "Set training.clipnorm (e.g. 1.0) or lower training.learning_rate."
+        )
+
+    atomic.write_with(files.model, model.save)
+    atomic.write_with(files.numpy_weights, lambda tmp: save_weights(model, tmp))
+    atomic.write_text(files.weights_dump, weights_dump(trainable_variables(model)))
+    atomic.write_text(files.summary, summarize(model).text())
+    plot_curves(history, files.curves, title=f"{config.name}: {config.model.layer} on {config.data.dataset}")
+    atomic.write_json(files.metrics, metrics)
+    shutil.rmtree(files.backup, ignore_errors=True)
+    if config.training.tensorboard:
+        messages.append(f"TensorBoard logs: tensorboard --logdir {files.tensorboard}")
+    return TrainResult(files.root, metrics, initial_epoch, messages)
+
+
+def run_fit(
+    strategy: Any,
+    model: Any,
+    train: tuple[np.ndarray, np.ndarray] | Any,
+    validation: tuple[np.ndarray, np.ndarray] | Any | None,
+    *,
+    batch_size: int,
+    epochs: int,
+    initial_epoch: int,
+    callbacks: list[Any],
+    verbose: int | str,
+    seed: int,
+    shuffle: bool = True,
+) -> Any:
+    """``model.fit`` under the strategy, returning Keras's ``History``. ``train`` is ``(x, y)`` arrays
+    or, on one device only, a stream of the dataset's own batches.
+
+    On one device every epoch's batches come through one iterator (``pipeline.epoch_batches``);
+    mirrored runs get padded global batches; multi-worker runs the step loop of ``distribute``."""
+    tf = tensorflow()
+    arrays = isinstance(train, tuple)
+    if strategy is tf.distribute.get_strategy():
+        inputs: dict[str, Any] = {"x": train}
+        if arrays:
+            steps = math.ceil(len(train[0]) / batch_size)
+            one_iterator = steps % model.steps_per_execution == 0  # else a compiled call would run into the next epoch
+            batches = epoch_batches(
+                *train,
+                batch_size=batch_size,
+                epochs=range(initial_epoch, epochs),
+                shuffle_seed=seed if shuffle else None,
+                one_iterator=one_iterator,
+            )
+            inputs = {"x": batches, "steps_per_epoch": steps if one_iterator else None}
+        return model.fit(
+            **inputs,
+            epochs=epochs,
+            initial_epoch=initial_epoch,
+            validation_data=array_batches(*validation, batch_size) if isinstance(validation, tuple) else validation,
+            callbacks=callbacks,
+            verbose=verbose,
+        )
+    if not arrays:
+        raise ConfigError(distribute.OWN_BATCHES)
+    replicas = strategy.num_replicas_in_sync
+    train_ds = padded_batches(*train, batch_size=batch_size, replicas=replicas, shuffle_seed=seed if shuffle else None)
+    val_ds = (
+        None
+        if validation is None
+        else padded_batches(*validation, batch_size=batch_size, replicas=replicas, shuffle_seed=None)
+    )
+    if not distribute.is_multi_worker(strategy):
+        return model.fit(
+            train_ds, epochs=epochs, initial_epoch=initial_epoch, validation_data=val_ds, callbacks=callbacks, verbose=verbose
+        )
+    steps = (math.ceil(len(train[0]) / batch_size), 0 if validation is None else math.ceil(len(validation[0]) / batch_size))
+    return distribute.fit_multi_worker(
+        strategy, model, train_ds, val_ds, steps, epochs=epochs, initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose
+    )
