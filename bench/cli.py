@@ -41,7 +41,9 @@ def main(argv: list[str]) -> int:
     }
     measured = {name: wall_seconds(cmd, args.repeats) for name, cmd in contenders.items()}
     baseline = measured["python -c 'import tensorflow'"]
-    rows = [{"command": name, "wall s (median)": s, "vs import tensorflow": f"{baseline / s:.1f}x faster"}
-            for name, s in measured.items()]
+    rows = [
+        {"command": name, "wall s (median)": s, "vs import tensorflow": f"{baseline / s:.1f}x faster"}
+        for name, s in measured.items()
+    ]
     print(table(rows, ["command", "wall s (median)", "vs import tensorflow"]))
     return 0

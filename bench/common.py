@@ -34,7 +34,12 @@ def stopwatch() -> Iterator[Callable[[], float]]:
 
 
 def epoch_clock(
-    walls: list[float], cpus: list[float], *, turn: Callable[[str], None] | None = None, every: int = 0, waited: Callable[[], float] = lambda: 0.0
+    walls: list[float],
+    cpus: list[float],
+    *,
+    turn: Callable[[str], None] | None = None,
+    every: int = 0,
+    waited: Callable[[], float] = lambda: 0.0,
 ) -> Any:
     """A Keras callback appending each epoch's seconds of work to ``walls`` and its CPU seconds (all
     threads) to ``cpus``: a slow epoch with the usual CPU time was kept off the cores, one with more

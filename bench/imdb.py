@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
-
 from common import epoch_clock, peak_rss_mb, shared_file, table
 
 HERE = Path(__file__).resolve().parent
@@ -37,9 +36,15 @@ def arguments(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bench/run.py imdb", description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=3, help="epochs per contender (default 3)")
     parser.add_argument("--limit", type=int, default=0, help="use only the first N reviews of each split (0 = all)")
-    parser.add_argument("--patience", type=int, default=0, help="EarlyStopping on val_loss (best weights restored) for both; 0 = off")
+    parser.add_argument(
+        "--patience", type=int, default=0, help="EarlyStopping on val_loss (best weights restored) for both; 0 = off"
+    )
     parser.add_argument("--source", choices=("npz", "directory"), default="npz", help="shared imdb.npz or the aclImdb tarball")
-    parser.add_argument("--shared", type=Path, help="folder holding imdb.npz / aclImdb_train_test.tar.gz (default $RNNLAB_SHARED_DATA or ../shared/data)")
+    parser.add_argument(
+        "--shared",
+        type=Path,
+        help="folder holding imdb.npz / aclImdb_train_test.tar.gz (default $RNNLAB_SHARED_DATA or ../shared/data)",
+    )
     parser.add_argument("--one", choices=("lesson", "rnnlab"), help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -109,7 +114,9 @@ def lesson_model(maxlen: int) -> Any:
     from rnnlab.runtime import keras
 
     k = keras()
-    model = k.Sequential([k.Input(shape=(maxlen,)), k.layers.Embedding(10000, 32), k.layers.LSTM(100), k.layers.Dense(1, activation="sigmoid")])
+    model = k.Sequential(
+        [k.Input(shape=(maxlen,)), k.layers.Embedding(10000, 32), k.layers.LSTM(100), k.layers.Dense(1, activation="sigmoid")]
+    )
     model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
     return model
 
@@ -161,7 +168,15 @@ def one_contender(args: argparse.Namespace, turn: Turns) -> dict[str, Any]:
         scores = model.evaluate(fit_data(config, test, data.spec, shuffle=False), verbose=0, return_dict=True)
     else:
         model, cells = lesson_model(config.data.maxlen), train.x.size
-        model.fit(train.x, train.y, batch_size=64, epochs=args.epochs, validation_data=(validation.x, validation.y), callbacks=callbacks, verbose=2)
+        model.fit(
+            train.x,
+            train.y,
+            batch_size=64,
+            epochs=args.epochs,
+            validation_data=(validation.x, validation.y),
+            callbacks=callbacks,
+            verbose=2,
+        )
         turn("test")
         scores = model.evaluate(test.x, test.y, batch_size=64, verbose=0, return_dict=True)
     steady, steady_cpu = (epoch_times[1:], epoch_cpu[1:]) if len(epoch_times) > 1 else (epoch_times, epoch_cpu)
@@ -258,18 +273,45 @@ def main(argv: list[str]) -> int:
             return 1
     lesson, ours = rows = [c.result for c in contenders]
     timings = ("s/epoch", "median epoch s", "best epoch s", "CPU s/epoch")
-    ratio = {"way": "ratio rnnlab / lesson", "reviews/s": ours["reviews/s"] / lesson["reviews/s"], **{t: ours[t] / lesson[t] for t in timings}}
+    ratio = {
+        "way": "ratio rnnlab / lesson",
+        "reviews/s": ours["reviews/s"] / lesson["reviews/s"],
+        **{t: ours[t] / lesson[t] for t in timings},
+    }
     ratio["test acc"] = f"{100 * (ours['test acc'] - lesson['test acc']):+.2f} points"
     ratio["peak MB"] = ours["peak MB"] / lesson["peak MB"]
-    columns = ["way", "epochs", *timings, "first epoch s", "reviews/s", "steps/review", "words/review", "test acc", "test reviews", "peak MB", "load s"]
-    stopping = f"up to {args.epochs} epochs, EarlyStopping(val_loss, patience {args.patience})" if args.patience else f"{args.epochs} epoch(s) each"
+    columns = [
+        "way",
+        "epochs",
+        *timings,
+        "first epoch s",
+        "reviews/s",
+        "steps/review",
+        "words/review",
+        "test acc",
+        "test reviews",
+        "peak MB",
+        "load s",
+    ]
+    stopping = (
+        f"up to {args.epochs} epochs, EarlyStopping(val_loss, patience {args.patience})"
+        if args.patience
+        else f"{args.epochs} epoch(s) each"
+    )
     print(f"IMDB from {origin} ({lesson['test reviews']:,} test reviews), lesson's model, {stopping}")
     print(table([*rows, ratio], columns))
-    print("seconds per epoch (CPU seconds), lesson vs rnnlab: " + "; ".join(
-        f"{a:.1f} ({ca:.0f}) vs {b:.1f} ({cb:.0f})" for a, ca, b, cb in zip(lesson["epoch s"], lesson["epoch cpu s"], ours["epoch s"], ours["epoch cpu s"])))
+    print(
+        "seconds per epoch (CPU seconds), lesson vs rnnlab: "
+        + "; ".join(
+            f"{a:.1f} ({ca:.0f}) vs {b:.1f} ({cb:.0f})"
+            for a, ca, b, cb in zip(lesson["epoch s"], lesson["epoch cpu s"], ours["epoch s"], ours["epoch cpu s"])
+        )
+    )
     pairs = paired_ratios(lesson, ours)
     if pairs:
-        print(f"paired epochs (lesson / rnnlab, first left out): median {np.median(pairs):.2f}x, range {min(pairs):.2f}-{max(pairs):.2f}x over {len(pairs)}")
+        print(
+            f"paired epochs (lesson / rnnlab, first left out): median {np.median(pairs):.2f}x, range {min(pairs):.2f}-{max(pairs):.2f}x over {len(pairs)}"
+        )
     labels = ("mean epoch", "median epoch", "best epoch", "CPU seconds per epoch")
     print("speed-up, lesson / rnnlab: " + ", ".join(f"{label} {lesson[t] / ours[t]:.2f}x" for label, t in zip(labels, timings)))
     return 0

@@ -230,8 +230,20 @@ def child(args: argparse.Namespace) -> int:
 
 
 def measure(role: str, corpus: Path, args: argparse.Namespace) -> dict[str, Any]:
-    argv = [sys.executable, __file__, "--role", role, "--corpus", str(corpus), "--epochs", str(args.epochs),
-            "--eager-epochs", str(args.eager_epochs), "--max-chars", str(args.max_chars)]
+    argv = [
+        sys.executable,
+        __file__,
+        "--role",
+        role,
+        "--corpus",
+        str(corpus),
+        "--epochs",
+        str(args.epochs),
+        "--eager-epochs",
+        str(args.eager_epochs),
+        "--max-chars",
+        str(args.max_chars),
+    ]
     done = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT)
     line = next((l for l in done.stdout.splitlines() if l.startswith("RESULT ")), None)
     if line is None:
@@ -260,12 +272,25 @@ def main(argv: list[str]) -> int:
         eager["epoch_to_target"] = f"{args.eager_epochs_to_target} (full run)"
     rows = []
     for name, r in (("lesson eager loop", eager), ("rnnlab", ours)):
-        rows.append({"": name, "epochs run": r["epochs"], "s/epoch": r["s_per_epoch"], "train chars/s": r["chars_per_s"],
-                     "epoch ppl<=1.2": r["epoch_to_target"], "time to 1.2 (s)": r["time_to_target_s"],
-                     "ppl@100": r["ppl_100"] or "-", "ppl last": r["ppl_last"], "gen chars/s": r["gen_chars_per_s"],
-                     "peak RSS MB": r["peak_rss_mb"]})
-    ratio = {"": "ratio (rnnlab / eager)", "train chars/s": ours["chars_per_s"] / eager["chars_per_s"],
-             "gen chars/s": ours["gen_chars_per_s"] / eager["gen_chars_per_s"]}
+        rows.append(
+            {
+                "": name,
+                "epochs run": r["epochs"],
+                "s/epoch": r["s_per_epoch"],
+                "train chars/s": r["chars_per_s"],
+                "epoch ppl<=1.2": r["epoch_to_target"],
+                "time to 1.2 (s)": r["time_to_target_s"],
+                "ppl@100": r["ppl_100"] or "-",
+                "ppl last": r["ppl_last"],
+                "gen chars/s": r["gen_chars_per_s"],
+                "peak RSS MB": r["peak_rss_mb"],
+            }
+        )
+    ratio = {
+        "": "ratio (rnnlab / eager)",
+        "train chars/s": ours["chars_per_s"] / eager["chars_per_s"],
+        "gen chars/s": ours["gen_chars_per_s"] / eager["gen_chars_per_s"],
+    }
     if ours["time_to_target_s"]:
         ratio["time to 1.2 (s)"] = f"{eager['time_to_target_s'] / ours['time_to_target_s']:.1f}x less"
     print(f"corpus: {corpus.name}, first {args.max_chars} chars; one-hot, SimpleRNN {UNITS}, {STEPS} steps, batch {BATCH}")

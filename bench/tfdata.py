@@ -69,7 +69,13 @@ def fit_epochs(rnnlab_stream: bool, epochs: int) -> dict[str, Any]:
     else:
         model.fit(x, y, batch_size=64, epochs=epochs, callbacks=clock, verbose=0)
     steady, steady_cpu = walls[1:], cpus[1:]
-    return {"s/epoch": float(np.mean(steady)), "best epoch s": min(steady), "CPU s/epoch": float(np.mean(steady_cpu)), "walls": walls, "cpus": cpus}
+    return {
+        "s/epoch": float(np.mean(steady)),
+        "best epoch s": min(steady),
+        "CPU s/epoch": float(np.mean(steady_cpu)),
+        "walls": walls,
+        "cpus": cpus,
+    }
 
 
 def fit_in_own_process(way: str, epochs: int) -> dict[str, Any]:
@@ -91,14 +97,20 @@ def main(argv: list[str]) -> int:
     deleting = []
     for way, tuned in (("autotuned (Keras arrays)", True), ("untuned (rnnlab)", False)):
         stalls = {f"{life:g} s old": deletion_seconds(tf, tuned, life) for life in lives}
-        deleting.append({"iterator": way, **stalls, "total": sum(stalls.values()), "share of run time": sum(stalls.values()) / sum(lives)})
+        deleting.append(
+            {"iterator": way, **stalls, "total": sum(stalls.values()), "share of run time": sum(stalls.values()) / sum(lives)}
+        )
     print("Seconds to delete an iterator after it ran for ... (the stall depends on where the tuning thread is in its sleep)")
     print(table(deleting, ["iterator", *(f"{life:g} s old" for life in lives), "total", "share of run time"]))
     print()
-    fits = {label: fit_in_own_process(way, args.epochs) for label, way in (("Keras arrays", "keras"), ("rnnlab stream", "rnnlab"))}
+    fits = {
+        label: fit_in_own_process(way, args.epochs) for label, way in (("Keras arrays", "keras"), ("rnnlab stream", "rnnlab"))
+    }
     rows = [{"fit": way, **r} for way, r in fits.items()]
     keras_way, ours = fits["Keras arrays"], fits["rnnlab stream"]
-    rows.append({"fit": "ratio Keras / rnnlab", **{c: keras_way[c] / ours[c] for c in ("s/epoch", "best epoch s", "CPU s/epoch")}})
+    rows.append(
+        {"fit": "ratio Keras / rnnlab", **{c: keras_way[c] / ours[c] for c in ("s/epoch", "best epoch s", "CPU s/epoch")}}
+    )
     print(f"fit, the IMDB lesson's model on 2,048 random reviews of 500 ids, {args.epochs} epochs (first left out)")
     print(table(rows, ["fit", "s/epoch", "best epoch s", "CPU s/epoch"]))
     for way, r in fits.items():

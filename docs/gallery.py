@@ -146,10 +146,15 @@ def update_readme(block: str) -> None:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--set", dest="overrides", action="append", default=[], help="override for every training, e.g. training.epochs=3")
+    parser.add_argument(
+        "--set", dest="overrides", action="append", default=[], help="override for every training, e.g. training.epochs=3"
+    )
     parser.add_argument("--only", action="append", default=[], help="config stem to include (repeatable); default: all")
     parser.add_argument(
-        "--data", action="append", default=[], metavar="DATASET=PATH",
+        "--data",
+        action="append",
+        default=[],
+        metavar="DATASET=PATH",
         help="local data for one dataset's configs, e.g. lyrics=../shared/data/jaychou_lyrics.txt.zip (repeatable)",
     )
     args = parser.parse_args(argv)

@@ -55,7 +55,7 @@ def write_json(target: Path, data: Any) -> None:
     write_text(target, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
-def write_with(target: Path, writer: Callable[[Path], None]) -> None:
+def write_with(target: Path, writer: Callable[[Path], object]) -> None:
     """Let ``writer`` (e.g. ``model.save``) fill a temporary file, then move it into place."""
     with atomic_path(target) as tmp:
         tmp.unlink()

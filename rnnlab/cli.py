@@ -24,15 +24,18 @@ class OneLineUsageErrors(TyperGroup):
     """Click's usage errors (unknown option, missing argument, bad --length) as one ``error:``
     line with exit code 2, like every other bad input, instead of a usage block and a box."""
 
-    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
-        if not standalone_mode:
-            return super().main(*args, standalone_mode=False, **kwargs)
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        standalone = kwargs.pop("standalone_mode", True)
+        kwargs["standalone_mode"] = False
+        if not standalone:
+            return super().main(*args, **kwargs)
         try:
-            code = super().main(*args, standalone_mode=False, **kwargs)
+            code = super().main(*args, **kwargs)
         except typer.TyperException as exc:
             message = exc.format_message().rstrip(".")
             if message:
-                where = exc.ctx.command_path if getattr(exc, "ctx", None) else "rnnlab"
+                ctx = getattr(exc, "ctx", None)
+                where = ctx.command_path if ctx else "rnnlab"
                 typer.echo(f"error: {message}{' ' if message.endswith('?') else '; '}see `{where} --help`", err=True)
             sys.exit(getattr(exc, "exit_code", 2))
         except typer.Abort:
@@ -87,7 +90,7 @@ def handled(command: F) -> F:
             fail("interrupted", code=130)
         except (typer.Exit, typer.Abort, SystemExit):
             raise
-        except Exception as exc:  # noqa: BLE001 - the last line of defence against tracebacks
+        except Exception as exc:
             if debug_enabled():
                 raise
             fail(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", code=1)
@@ -101,9 +104,7 @@ def root(
 ) -> None:
     if debug:
         os.environ[DEBUG_ENV] = "1"
-    logging.basicConfig(
-        level=logging.DEBUG if debug_enabled() else logging.INFO, format="%(message)s", stream=sys.stderr
-    )
+    logging.basicConfig(level=logging.DEBUG if debug_enabled() else logging.INFO, format="%(message)s", stream=sys.stderr)
     if not debug_enabled():
         logging.getLogger("rnnlab").setLevel(logging.INFO)
         logging.getLogger().setLevel(logging.WARNING)
@@ -124,7 +125,9 @@ def train(
         str | None,
         typer.Option(help="multi_worker: every worker's host:port, comma-separated, the same on each (writes TF_CONFIG)"),
     ] = None,
-    worker_index: Annotated[int | None, typer.Option(help="multi_worker: this worker's place in --workers; 0 is the chief")] = None,
+    worker_index: Annotated[
+        int | None, typer.Option(help="multi_worker: this worker's place in --workers; 0 is the chief")
+    ] = None,
 ) -> None:
     """Train the model a config describes; re-running continues the same run."""
     from rnnlab.config import load_config
@@ -171,7 +174,9 @@ def read_inputs(prefix: list[str] | None, input_file: Path | None) -> list[str] 
         except UnicodeDecodeError as exc:
             raise DataError(f"--input-file {input_file}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
         except OSError as exc:
-            raise DataError(f"--input-file {input_file}: cannot read it ({exc.strerror or exc}); give a readable text file") from None
+            raise DataError(
+                f"--input-file {input_file}: cannot read it ({exc.strerror or exc}); give a readable text file"
+            ) from None
         return [line for line in text.splitlines() if line.strip()]
     return None
 
@@ -245,8 +250,8 @@ def show_config(config: ConfigArg, set_: SetOpt = None) -> None:
 @handled
 def summary(config: ConfigArg, set_: SetOpt = None, as_json: JsonOpt = False) -> None:
     """Build the model from the config alone and explain every layer's parameter count."""
-    from rnnlab.config import load_config
     from rnnlab.commands.summary import summary_for_config
+    from rnnlab.config import load_config
 
     result = summary_for_config(load_config(config, set_ or []))
     typer.echo(json.dumps(result.as_dict(), indent=2) if as_json else result.text())
@@ -300,7 +305,9 @@ def evaluate(target: TargetArg, as_json: JsonOpt = False, set_: SetOpt = None) -
     if as_json:
         typer.echo(json.dumps(scores))
         return
-    shown = ", ".join(f"{k.removeprefix('test_')} {v:.4f}" for k, v in scores.items() if k.startswith("test_") and k != "test_samples")
+    shown = ", ".join(
+        f"{k.removeprefix('test_')} {v:.4f}" for k, v in scores.items() if k.startswith("test_") and k != "test_samples"
+    )
     typer.echo(f"Test ({scores['test_samples']:,} samples, {scores['run']}): {shown}")
 
 
@@ -322,8 +329,13 @@ def plot(
 @handled
 def export(
     run: RunArg,
-    format_: Annotated[str, typer.Option("--format", help="keras (a .keras file) or saved_model (TF SavedModel folder)")] = "keras",
-    out: Annotated[Path | None, typer.Option(help="where to write; default RUN/export/model.keras or RUN/export/saved_model", show_default=False)] = None,
+    format_: Annotated[
+        str, typer.Option("--format", help="keras (a .keras file) or saved_model (TF SavedModel folder)")
+    ] = "keras",
+    out: Annotated[
+        Path | None,
+        typer.Option(help="where to write; default RUN/export/model.keras or RUN/export/saved_model", show_default=False),
+    ] = None,
 ) -> None:
     """Write the run's model for a serving stack: a .keras file or a TF SavedModel."""
     from rnnlab.commands.export import export_run
@@ -338,8 +350,12 @@ def export(
 def init(
     name: Annotated[str, typer.Argument(help="experiment name (also the file name)", show_default=False)],
     dataset: Annotated[str, typer.Option(help="dataset to start from", autocompletion=complete_datasets)] = "alphabet",
-    layer: Annotated[str | None, typer.Option(help="simple_rnn, lstm or gru; default: model.layer's default", show_default=False)] = None,
-    encoding: Annotated[str | None, typer.Option(help="onehot or embedding; default: model.encoding's default", show_default=False)] = None,
+    layer: Annotated[
+        str | None, typer.Option(help="simple_rnn, lstm or gru; default: model.layer's default", show_default=False)
+    ] = None,
+    encoding: Annotated[
+        str | None, typer.Option(help="onehot or embedding; default: model.encoding's default", show_default=False)
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="file to write; default configs/NAME.yaml", show_default=False)] = None,
     force: Annotated[bool, typer.Option("--force", help="overwrite an existing file")] = False,
 ) -> None:
@@ -348,11 +364,14 @@ def init(
 
     path = write_starter(name, dataset, layer, encoding, out, force)
     typer.echo(f"Wrote {path}; check it with `rnnlab config {path}`, train with `rnnlab train {path}`")
+
+
 @app.command()
 @handled
 def verify(
     run_dir: Annotated[
-        Path | None, typer.Argument(help="a trained run (checkpoints/<name>, or its config) whose layers to check", show_default=False)
+        Path | None,
+        typer.Argument(help="a trained run (checkpoints/<name>, or its config) whose layers to check", show_default=False),
     ] = None,
     seed: Annotated[int, typer.Option(help="seed for the random weights and the input batch")] = 0,
     tolerance: Annotated[float, typer.Option(help="largest |Keras − NumPy| difference that counts as agreement", min=0.0)] = 1e-4,
@@ -378,9 +397,9 @@ def show(
     set_: SetOpt = None,
 ) -> None:
     """Decode one sample of the data back to words (IMDB: review N of the training split)."""
+    from rnnlab.commands.show import show_example
     from rnnlab.config import load_config
     from rnnlab.errors import ConfigError
-    from rnnlab.commands.show import show_example
 
     if split not in ("train", "test"):
         raise ConfigError(f"--split {split!r}: use train or test")

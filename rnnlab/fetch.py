@@ -21,7 +21,7 @@ import tarfile
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -45,10 +45,8 @@ def download(name: str, url: str, file_hash: str, *, offline_fix: str, cache_dir
 
     try:
         with progress.download_bar():
-            path = keras().utils.get_file(
-                name, origin=url, file_hash=file_hash, cache_dir=str(cache_dir) if cache_dir else None
-            )
-    except Exception as exc:  # noqa: BLE001 - get_file raises bare Exception for network and hash failures
+            path = keras().utils.get_file(name, origin=url, file_hash=file_hash, cache_dir=str(cache_dir) if cache_dir else None)
+    except Exception as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         where = Path(cache_dir) / "datasets" / name if cache_dir else keras_cache_file(name)
         if "hash" in reason.lower():
@@ -133,7 +131,7 @@ def load_npz(path: Path) -> dict[str, np.ndarray]:
 class _ArrayUnpickler(pickle.Unpickler):
     """Admits only what an object array of NumPy arrays needs; nothing can run code."""
 
-    ALLOWED = {
+    ALLOWED: ClassVar[set[tuple[str, str]]] = {
         ("numpy", "ndarray"),
         ("numpy", "dtype"),
         ("numpy.core.multiarray", "_reconstruct"),
@@ -152,7 +150,7 @@ def npy_array(raw: bytes) -> Any:
     version = np.lib.format.read_magic(fp)
     header = np.lib.format.read_array_header_1_0 if version[0] == 1 else np.lib.format.read_array_header_2_0
     _, _, dtype = header(fp)
-    if dtype != object:
+    if dtype != object:  # noqa: E721 - a NumPy dtype compares equal to the type it stands for
         fp.seek(0)
         return np.lib.format.read_array(fp, allow_pickle=False)
     return _ArrayUnpickler(fp).load()

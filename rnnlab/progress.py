@@ -26,7 +26,6 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
-
 QUIET_ENV = "RNNLAB_QUIET"
 
 T = TypeVar("T")
@@ -46,7 +45,11 @@ def task(description: str, total: float | None = None, *, quiet: bool = False) -
     columns = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()]
     with Progress(*columns, console=Console(stderr=True), disable=not shown(quiet), transient=False) as bar:
         handle = bar.add_task(description, total=total)
-        yield lambda amount=1: bar.advance(handle, amount)
+
+        def advance(amount: float = 1) -> None:
+            bar.advance(handle, amount)
+
+        yield advance
 
 
 def track(items: Iterable[T], description: str, *, total: int | None = None, quiet: bool = False) -> Iterator[T]:
@@ -73,4 +76,3 @@ def download_bar(*, quiet: bool = False) -> Iterator[None]:
     finally:
         if logging_was_on:
             k.config.enable_interactive_logging()
-

@@ -14,7 +14,7 @@ import sys
 import tempfile
 import warnings
 from collections.abc import Iterator
-from types import ModuleType
+from typing import Any
 
 DEBUG_ENV = "RNNLAB_DEBUG"
 
@@ -42,7 +42,7 @@ def captured_stderr_fd() -> Iterator[None]:
             os.close(saved)
 
 
-def keras() -> ModuleType:
+def keras() -> Any:
     """Import and return ``keras`` (TensorFlow backend), silencing its noise unless debugging."""
     if "keras" in sys.modules and "tensorflow" in sys.modules:
         return sys.modules["keras"]
@@ -53,15 +53,15 @@ def keras() -> ModuleType:
         return keras_module
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     with captured_stderr_fd():
-        import tensorflow as tf
         import keras as keras_module
+        import tensorflow as tf
     tf.get_logger().setLevel(logging.ERROR)
     logging.getLogger("absl").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", module=r"keras(\..*)?")
     return keras_module
 
 
-def tensorflow() -> ModuleType:
+def tensorflow() -> Any:
     keras()
     import tensorflow as tf
 

@@ -56,7 +56,10 @@ BAD_FILES = [
     ({"data": {"dataset": "alphabt"}}, "unknown dataset 'alphabt'; did you mean 'alphabet'?"),
     ({"data": {"dataset": "alphabet"}, "model": {"layer": "lstmm"}}, "model.layer: 'lstmm' is not allowed; did you mean 'lstm'?"),
     ({"data": {"dataset": "alphabet"}, "model": {"units": 0}}, "model.units: input should be greater than or equal to 1"),
-    ({"data": {"dataset": "alphabet"}, "training": {"learning_rate": -0.1}}, "training.learning_rate: input should be greater than 0"),
+    (
+        {"data": {"dataset": "alphabet"}, "training": {"learning_rate": -0.1}},
+        "training.learning_rate: input should be greater than 0",
+    ),
     ({"data": {"dataset": "alphabet"}, "model": {"units": "many"}}, "model.units: input should be a valid integer"),
     ({"data": {"dataset": "alphabet", "window": 9}}, "window 9 is longer than the 5 letters"),
     ({"model": {"units": 3}}, "missing section 'data'"),
@@ -117,42 +120,73 @@ def test_empty_missing_and_non_mapping_files(tmp_path: Path) -> None:
 
 
 # Property: whatever YAML or --set a user writes, the loader accepts it or raises ConfigError.
-import yaml  # noqa: E402
-from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-
-from rnnlab.data import dataset, names  # noqa: E402
+from rnnlab.data import dataset, names
 
 TEXT = st.characters(blacklist_categories=("Cs",))
 
-DATASET_KEYS = {name: sorted(set(dataset(name).Options.model_fields) - {"dataset"}) for name in names()}
+DATASET_KEYS = {name: sorted(set(dataset(name).options_model.model_fields) - {"dataset"}) for name in names()}
 """Every registered dataset's own keys, so the property reaches each dataset's validators."""
-KEYS = ["experiment", "data", "model", "training", "dataset", *names(), "units", "layer", "encoding", "learning_rate",
-        "epochs", "early_stopping", "checkpoint", "monitor", "name", "seed", "dropout",
-        *sorted({key for keys in DATASET_KEYS.values() for key in keys})]
+KEYS = [
+    "experiment",
+    "data",
+    "model",
+    "training",
+    "dataset",
+    *names(),
+    "units",
+    "layer",
+    "encoding",
+    "learning_rate",
+    "epochs",
+    "early_stopping",
+    "checkpoint",
+    "monitor",
+    "name",
+    "seed",
+    "dropout",
+    *sorted({key for keys in DATASET_KEYS.values() for key in keys}),
+]
 SCALARS = st.one_of(
-    st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=True, allow_infinity=True),
-    st.text(TEXT, max_size=12), st.sampled_from(["alphabet", "lstm", "onehot", "auto", "off", "../x", "1e-3"]),
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(TEXT, max_size=12),
+    st.sampled_from(["alphabet", "lstm", "onehot", "auto", "off", "../x", "1e-3"]),
 )
 DOCUMENTS = st.recursive(
     SCALARS,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(KEYS) | st.text(TEXT, max_size=6), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(KEYS) | st.text(TEXT, max_size=6), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 EXPRESSIONS = st.one_of(
     st.text(TEXT, max_size=30),
-    st.builds(lambda k, v: f"{k}={v}", st.lists(st.sampled_from(KEYS) | st.text(TEXT, max_size=4), min_size=1, max_size=3).map(".".join), st.text(TEXT, max_size=12)),
+    st.builds(
+        lambda k, v: f"{k}={v}",
+        st.lists(st.sampled_from(KEYS) | st.text(TEXT, max_size=4), min_size=1, max_size=3).map(".".join),
+        st.text(TEXT, max_size=12),
+    ),
 )
 DATA_SECTIONS = st.one_of(
-    *(st.fixed_dictionaries({"dataset": st.just(name)}, optional={key: DOCUMENTS for key in keys}) for name, keys in DATASET_KEYS.items())
+    *(
+        st.fixed_dictionaries({"dataset": st.just(name)}, optional={key: DOCUMENTS for key in keys})
+        for name, keys in DATASET_KEYS.items()
+    )
 )
 NEAR_VALID = st.fixed_dictionaries(
     {"data": DATA_SECTIONS},
-    optional={section: st.dictionaries(st.sampled_from(KEYS), DOCUMENTS, max_size=3) | SCALARS for section in ("experiment", "model", "training")},
+    optional={
+        section: st.dictionaries(st.sampled_from(KEYS), DOCUMENTS, max_size=3) | SCALARS
+        for section in ("experiment", "model", "training")
+    },
 )
-RAW_TEXT = st.one_of(
-    st.text(TEXT, max_size=80), (DOCUMENTS | NEAR_VALID).map(lambda d: yaml.safe_dump(d, allow_unicode=True))
-)
+RAW_TEXT = st.one_of(st.text(TEXT, max_size=80), (DOCUMENTS | NEAR_VALID).map(lambda d: yaml.safe_dump(d, allow_unicode=True)))
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

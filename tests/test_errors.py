@@ -36,7 +36,11 @@ GOOD: dict[str, Any] = {"data": {"dataset": "alphabet"}, "model": {"units": 3}, 
 CORPUS = "abcdefgh ijklmnop " * 3
 GOODS: dict[str, dict[str, Any]] = {
     "alphabet": GOOD,
-    "lyrics": {"data": {"dataset": "lyrics", "path": "corpus.txt", "num_steps": 4}, "model": {"units": 3}, "training": {"epochs": 1, "batch_size": 2}},
+    "lyrics": {
+        "data": {"dataset": "lyrics", "path": "corpus.txt", "num_steps": 4},
+        "model": {"units": 3},
+        "training": {"epochs": 1, "batch_size": 2},
+    },
     "regression": {"data": {"dataset": "regression"}, "model": {"units": 3}, "training": {"epochs": 1}},
     "hello": {"data": {"dataset": "hello"}, "model": {"units": 3}, "training": {"epochs": 1}},
     "imdb": {
@@ -46,6 +50,7 @@ GOODS: dict[str, dict[str, Any]] = {
     },
 }
 """A tiny valid config per dataset; rows change one thing in it."""
+
 
 def npz_of(**arrays: Any) -> bytes:
     buffer = io.BytesIO()
@@ -143,10 +148,16 @@ def acl(path: str = "aclImdb", **changes: str | bytes | None) -> dict[str, Any]:
 
 
 CSV_HEAD = "sequence,target\n"
-OFFLINE = {"rnnlab.data.lyrics.URL": "file:///nonexistent/jaychou_lyrics.txt.zip", "keras.src.backend.config._KERAS_DIR": "{tmp}/keras-home"}
+OFFLINE = {
+    "rnnlab.data.lyrics.URL": "file:///nonexistent/jaychou_lyrics.txt.zip",
+    "keras.src.backend.config._KERAS_DIR": "{tmp}/keras-home",
+}
 """No network: the lesson's corpus URL unreachable, and an empty Keras cache instead of the user's."""
 LY, RG, HE, IM = (dict(config=GOODS[d], files=DATA_FILES.get(d, {})) for d in ("lyrics", "regression", "hello", "imdb"))
-IMDB_OFFLINE = {"rnnlab.data.imdb.KERAS_ORIGIN": "file:///nonexistent/", "keras.src.backend.config._KERAS_DIR": "{tmp}/keras-home"}
+IMDB_OFFLINE = {
+    "rnnlab.data.imdb.KERAS_ORIGIN": "file:///nonexistent/",
+    "keras.src.backend.config._KERAS_DIR": "{tmp}/keras-home",
+}
 """No network for Keras's imdb.npz, and an empty Keras cache instead of the user's."""
 
 
@@ -154,12 +165,23 @@ T, P = ("train", "{cfg}"), ("predict", "{cfg}")
 
 CASES: list[Case] = [
     # the config file itself
-    Case("yaml-syntax", T, "YAML syntax error at line 2, column 6: expected ',' or '}', but got ':'", "data: {dataset: alphabet\nmodel: [units\n", subprocess=True),
+    Case(
+        "yaml-syntax",
+        T,
+        "YAML syntax error at line 2, column 6: expected ',' or '}', but got ':'",
+        "data: {dataset: alphabet\nmodel: [units\n",
+        subprocess=True,
+    ),
     Case("yaml-tab", T, "found character '\\t' that cannot start any token", "data:\n\tdataset: alphabet\n"),
     Case("empty-file", T, "file is empty", ""),
     Case("only-comments", ("config", "{cfg}"), "file is empty", "# nothing here yet\n"),
     Case("not-a-mapping", T, "expected a mapping of sections (experiment, data, model, training), got list", "- a\n- b\n"),
-    Case("python-tag", T, "could not determine a constructor for the tag 'tag:yaml.org,2002:python/object/apply:os.system'; configs are plain YAML data, remove the tag", "data: !!python/object/apply:os.system ['echo hi']\n"),
+    Case(
+        "python-tag",
+        T,
+        "could not determine a constructor for the tag 'tag:yaml.org,2002:python/object/apply:os.system'; configs are plain YAML data, remove the tag",
+        "data: !!python/object/apply:os.system ['echo hi']\n",
+    ),
     Case("missing-config", ("train", "missing.yaml"), "config file not found", subprocess=True),
     Case("config-is-folder", ("train", "{tmp}"), "is a folder, not a config file"),
     Case("config-not-utf8", T, "not UTF-8 text (byte 16); save the file as UTF-8", b"data: {dataset: \xff\xfe}\n"),
@@ -171,68 +193,162 @@ CASES: list[Case] = [
     Case("unknown-model-key", T, "unknown key 'model.unitz'; did you mean 'units'?", good(model={"unitz": 3})),
     Case("unknown-training-key", T, "unknown key 'training.epoch'; did you mean 'epochs'?", good(training={"epoch": 3})),
     Case(
-        "unknown-early-stopping-key", T, "unknown key 'training.early_stopping.patiense'; did you mean 'patience'?",
+        "unknown-early-stopping-key",
+        T,
+        "unknown key 'training.early_stopping.patiense'; did you mean 'patience'?",
         good(training={"early_stopping": {"patiense": 3}}),
     ),
     Case(
-        "unknown-checkpoint-key", T, "unknown key 'training.checkpoint.monitr'; did you mean 'monitor'?",
+        "unknown-checkpoint-key",
+        T,
+        "unknown key 'training.checkpoint.monitr'; did you mean 'monitor'?",
         good(training={"checkpoint": {"monitr": "loss"}}),
     ),
     # missing and wrong types
     Case("missing-data", T, "missing section 'data'", {"model": {"units": 3}}),
     Case("missing-dataset", T, "data.dataset is required; one of alphabet", {"data": {"window": 1}}),
     Case("wrong-type-int", T, "model.units: input should be a valid integer", good(model={"units": "many"})),
-    Case("wrong-type-float", T, "training.learning_rate: input should be a valid number", good(training={"learning_rate": "fast"})),
+    Case(
+        "wrong-type-float", T, "training.learning_rate: input should be a valid number", good(training={"learning_rate": "fast"})
+    ),
     Case("section-not-mapping", T, "model must be a section (a mapping of keys)", {**GOOD, "model": [1, 2]}),
-    Case("early-stopping-not-mapping", T, "training.early_stopping must be a section", good(training={"early_stopping": "maybe"})),
+    Case(
+        "early-stopping-not-mapping", T, "training.early_stopping must be a section", good(training={"early_stopping": "maybe"})
+    ),
     # unknown names
     Case("unknown-dataset", T, "unknown dataset 'alphabt'; did you mean 'alphabet'?", {"data": {"dataset": "alphabt"}}),
-    Case("unknown-encoding", T, "model.encoding: 'one-hot' is not allowed; did you mean 'onehot'?", good(model={"encoding": "one-hot"})),
+    Case(
+        "unknown-encoding",
+        T,
+        "model.encoding: 'one-hot' is not allowed; did you mean 'onehot'?",
+        good(model={"encoding": "one-hot"}),
+    ),
     Case("unknown-layer", T, "model.layer: 'lstmm' is not allowed; did you mean 'lstm'?", good(model={"layer": "lstmm"})),
-    Case("unknown-optimizer", T, "training.optimizer: 'adamm' is not allowed; did you mean", good(training={"optimizer": "adamm"})),
-    Case("unknown-activation", T, "model.activation: 'swish' is not allowed; valid: tanh, relu, sigmoid, linear", good(model={"activation": "swish"})),
+    Case(
+        "unknown-optimizer", T, "training.optimizer: 'adamm' is not allowed; did you mean", good(training={"optimizer": "adamm"})
+    ),
+    Case(
+        "unknown-activation",
+        T,
+        "model.activation: 'swish' is not allowed; valid: tanh, relu, sigmoid, linear",
+        good(model={"activation": "swish"}),
+    ),
     # out-of-range values
     Case("units-0", T, "model.units: input should be greater than or equal to 1 (got 0)", good(model={"units": 0})),
-    Case("momentum-with-adam", T, "momentum is only for optimizer sgd or rmsprop (here 'adam'); remove training.momentum", good(training={"optimizer": "adam", "momentum": 0.9})),
-    Case("momentum-one", T, "training.momentum: input should be less than 1", good(training={"optimizer": "sgd", "momentum": 1.0})),
-    Case("negative-learning-rate", T, "training.learning_rate: input should be greater than 0 (got -0.1)", good(training={"learning_rate": -0.1})),
+    Case(
+        "momentum-with-adam",
+        T,
+        "momentum is only for optimizer sgd or rmsprop (here 'adam'); remove training.momentum",
+        good(training={"optimizer": "adam", "momentum": 0.9}),
+    ),
+    Case(
+        "momentum-one", T, "training.momentum: input should be less than 1", good(training={"optimizer": "sgd", "momentum": 1.0})
+    ),
+    Case(
+        "negative-learning-rate",
+        T,
+        "training.learning_rate: input should be greater than 0 (got -0.1)",
+        good(training={"learning_rate": -0.1}),
+    ),
     Case("window-larger-than-data", T, "window 9 is longer than the 5 letters 'abcde'", good(data={"window": 9})),
     Case("window-0", T, "data.window: input should be greater than or equal to 1 (got 0)", good(data={"window": 0})),
     Case("dropout-1", T, "model.dropout: input should be less than 1 (got 1)", good(model={"dropout": 1})),
-    Case("batch-size-0", T, "training.batch_size: input should be greater than or equal to 1 (got 0)", good(training={"batch_size": 0})),
+    Case(
+        "batch-size-0",
+        T,
+        "training.batch_size: input should be greater than or equal to 1 (got 0)",
+        good(training={"batch_size": 0}),
+    ),
     Case("epochs-0", T, "training.epochs: input should be greater than or equal to 1 (got 0)", good(training={"epochs": 0})),
-    Case("validation-split-1", T, "training.validation_split: input should be less than 1 (got 1)", good(training={"validation_split": 1})),
+    Case(
+        "validation-split-1",
+        T,
+        "training.validation_split: input should be less than 1 (got 1)",
+        good(training={"validation_split": 1}),
+    ),
     Case("clipnorm-negative", T, "training.clipnorm: input should be greater than 0 (got -1)", good(training={"clipnorm": -1})),
-    Case("seed-negative", T, "experiment.seed: input should be greater than or equal to 0 (got -1)", good(experiment={"seed": -1})),
-    Case("seed-too-large", T, "experiment.seed: input should be less than or equal to 4294967295", good(experiment={"seed": 2**40})),
+    Case(
+        "seed-negative", T, "experiment.seed: input should be greater than or equal to 0 (got -1)", good(experiment={"seed": -1})
+    ),
+    Case(
+        "seed-too-large", T, "experiment.seed: input should be less than or equal to 4294967295", good(experiment={"seed": 2**40})
+    ),
     Case("letters-repeated", T, "letters must be distinct; repeated: 'a'", good(data={"letters": "abca"})),
     Case("letters-too-few", T, "needs at least 2 letters", good(data={"letters": "a"})),
-    Case("no-training-samples", T, "training.validation_split 0.95 leaves no training samples out of 5", good(training={"validation_split": 0.95})),
+    Case(
+        "no-training-samples",
+        T,
+        "training.validation_split 0.95 leaves no training samples out of 5",
+        good(training={"validation_split": 0.95}),
+    ),
     # where runs go
     Case("run-name-escapes", T, "run name '../x' must be a plain folder name", good(experiment={"name": "../x"})),
     Case("run-name-absolute", T, "run name '/tmp/x' must be a plain folder name", good(experiment={"name": "/tmp/x"})),
-    Case("unwritable-output-root", T, "cannot write the run folder", good(experiment={"output_root": "occupied/sub"}), setup="output_root_is_file"),
+    Case(
+        "unwritable-output-root",
+        T,
+        "cannot write the run folder",
+        good(experiment={"output_root": "occupied/sub"}),
+        setup="output_root_is_file",
+    ),
     # --set
     Case("set-no-equals", (*T, "--set", "oops"), "--set 'oops': expected KEY=VALUE with a dotted key"),
     Case("set-empty-key", (*T, "--set", "=5"), "--set '=5': expected KEY=VALUE"),
     Case("set-empty-part", (*T, "--set", "training..epochs=5"), "--set 'training..epochs=5': expected KEY=VALUE"),
     Case("set-bad-yaml", (*T, "--set", "model.units=[1,"), "--set 'model.units=[1,': value is not valid YAML"),
     Case("set-into-a-value", (*T, "--set", "training.epochs.x=1"), "training.epochs is a value, not a section"),
-    Case("set-unknown-key", (*T, "--set", "model.unitz=3"), "--set 'model.unitz=3': unknown key 'model.unitz'; did you mean 'units'?"),
-    Case("set-out-of-range", (*T, "--set", "training.epochs=-1"), "--set 'training.epochs=-1': training.epochs: input should be greater"),
-    Case("set-on-run-folder", ("predict", "checkpoints/good", "--set", "model.units=5", "-p", "a"), "--set applies to config files, not run folders", setup="trained"),
+    Case(
+        "set-unknown-key",
+        (*T, "--set", "model.unitz=3"),
+        "--set 'model.unitz=3': unknown key 'model.unitz'; did you mean 'units'?",
+    ),
+    Case(
+        "set-out-of-range",
+        (*T, "--set", "training.epochs=-1"),
+        "--set 'training.epochs=-1': training.epochs: input should be greater",
+    ),
+    Case(
+        "set-on-run-folder",
+        ("predict", "checkpoints/good", "--set", "model.units=5", "-p", "a"),
+        "--set applies to config files, not run folders",
+        setup="trained",
+    ),
     # predict
     Case("predict-before-training", (*P, "-p", "a"), "no trained model yet; run `rnnlab train"),
-    Case("predict-changed-units", (*P, "--set", "model.units=5", "-p", "a"), "trained with model.units=3 but the config says 5", setup="trained"),
-    Case("predict-changed-letters", (*P, "--set", "data.letters=abcdef", "-p", "a"), "trained with data.letters='abcde' but the config says 'abcdef'", setup="trained"),
-    Case("prefix-outside-vocabulary", (*P, "-p", "z"), "'z' not in this run's letters 'abcde'; use only those letters", setup="trained"),
+    Case(
+        "predict-changed-units",
+        (*P, "--set", "model.units=5", "-p", "a"),
+        "trained with model.units=3 but the config says 5",
+        setup="trained",
+    ),
+    Case(
+        "predict-changed-letters",
+        (*P, "--set", "data.letters=abcdef", "-p", "a"),
+        "trained with data.letters='abcde' but the config says 'abcdef'",
+        setup="trained",
+    ),
+    Case(
+        "prefix-outside-vocabulary",
+        (*P, "-p", "z"),
+        "'z' not in this run's letters 'abcde'; use only those letters",
+        setup="trained",
+    ),
     Case("prefix-wrong-length", (*P, "-p", "ab"), "has 2 letter(s) but this run reads 1; give exactly 1", setup="trained"),
     Case("prefix-empty", (*P, "-p", ""), "has 0 letter(s) but this run reads 1", setup="trained"),
     Case("not-a-run-folder", ("predict", "{tmp}", "-p", "a"), "not a run folder (no config.yaml)"),
-    Case("interrupted-first-run", (*P, "-p", "a"), "training was interrupted before the first model was saved", setup="interrupted"),
+    Case(
+        "interrupted-first-run", (*P, "-p", "a"), "training was interrupted before the first model was saved", setup="interrupted"
+    ),
     Case("input-file-missing", (*P, "--input-file", "nope.txt"), "--input-file nope.txt: file not found", setup="trained"),
-    Case("input-file-not-utf8", (*P, "--input-file", "latin1.txt"), "--input-file latin1.txt: not UTF-8 text (byte 0)", setup="latin1_input"),
-    Case("input-file-is-folder", (*P, "--input-file", "checkpoints"), "--input-file checkpoints: cannot read it", setup="trained"),
+    Case(
+        "input-file-not-utf8",
+        (*P, "--input-file", "latin1.txt"),
+        "--input-file latin1.txt: not UTF-8 text (byte 0)",
+        setup="latin1_input",
+    ),
+    Case(
+        "input-file-is-folder", (*P, "--input-file", "checkpoints"), "--input-file checkpoints: cannot read it", setup="trained"
+    ),
     # damaged run folders
     Case("corrupt-model", (*P, "-p", "a"), "model.keras: cannot load the saved model", setup="corrupt_model"),
     Case("unsafe-model", (*P, "-p", "a"), "model.keras: refused: it holds Python code", setup="lambda_model"),
@@ -240,7 +356,12 @@ CASES: list[Case] = [
     Case("corrupt-task", (*P, "-p", "a"), "task.json: unreadable: JSONDecodeError", setup="corrupt_task"),
     Case("missing-vocab", (*P, "-p", "a"), "vocab.json: missing; the run folder is damaged", setup="missing_vocab"),
     # training on an existing run
-    Case("train-changed-units", (*T, "--set", "model.units=5"), "trained with model.units=3 but the config says 5; pass --fresh", setup="trained"),
+    Case(
+        "train-changed-units",
+        (*T, "--set", "model.units=5"),
+        "trained with model.units=3 but the config says 5; pass --fresh",
+        setup="trained",
+    ),
     Case("train-corrupt-model", T, "cannot load the saved model (ValueError", setup="corrupt_model"),
     Case("train-corrupt-run-config", T, "config.yaml: unreadable run config", setup="corrupt_run_config"),
     Case("train-corrupt-backup", T, "the training backup cannot be read", setup="corrupt_backup"),
@@ -250,96 +371,354 @@ CASES: list[Case] = [
     Case("missing-argument", ("train",), "Missing argument 'config'"),
     Case("bad-option-value", (*P, "--length", "0"), "Invalid value for '--length'"),
     Case("unknown-command", ("trian", "{cfg}"), "No such command 'trian'. Did you mean 'train'?", subprocess=True),
-    Case("seed-negative-option", (*P, "-p", "a", "--temperature", "1", "--seed", "-1"), "Invalid value for '--seed'", setup="trained"),
+    Case(
+        "seed-negative-option",
+        (*P, "-p", "a", "--temperature", "1", "--seed", "-1"),
+        "Invalid value for '--seed'",
+        setup="trained",
+    ),
     Case("temperature-negative", (*P, "-p", "a", "--temperature", "-1"), "Invalid value for '--temperature'"),
     Case("top-k-negative", (*P, "-p", "a", "--top-k", "-1"), "Invalid value for '--top-k'"),
     Case("length-not-a-number", (*P, "-p", "a", "--length", "abc"), "Invalid value for '--length'"),
-    Case("length-too-long", (*P, "-p", "a", "--length", "1000000"), "Invalid value for '--length': Input should be less than or equal to 100000"),
+    Case(
+        "length-too-long",
+        (*P, "-p", "a", "--length", "1000000"),
+        "Invalid value for '--length': Input should be less than or equal to 100000",
+    ),
     # lyrics: the corpus file
     Case("lyrics-missing-file", T, "data.path nope.txt: no such file", **lyrics("nope.txt")),
-    Case("lyrics-path-is-folder", T, "data.path corpus: is a folder; give the .zip or .txt file itself", **lyrics("corpus/a.txt", "ab") | {"config": good("lyrics", data={"path": "corpus"})}),
+    Case(
+        "lyrics-path-is-folder",
+        T,
+        "data.path corpus: is a folder; give the .zip or .txt file itself",
+        **lyrics("corpus/a.txt", "ab") | {"config": good("lyrics", data={"path": "corpus"})},
+    ),
     Case("lyrics-corrupt-zip", T, "not a valid zip archive", **lyrics("corpus.zip", b"PK\x03\x04 truncated")),
-    Case("lyrics-zip-several-files", T, "the zip must hold exactly one text file, found 2 (a.txt, b.txt)", **lyrics("corpus.zip", zip_of({"a.txt": "ab", "b.txt": "cd"}))),
-    Case("lyrics-zip-no-files", T, "the zip must hold exactly one text file, found 0 (no files)", **lyrics("corpus.zip", zip_of({"empty/": ""}))),
-    Case("lyrics-not-utf8", T, "corpus.txt: not UTF-8 text (bad byte at offset 3)", **lyrics("corpus.txt", "café".encode("latin-1"))),
-    Case("lyrics-zip-not-utf8", T, "corpus.zip: not UTF-8 text (bad byte at offset 3)", **lyrics("corpus.zip", zip_of({"a.txt": "café".encode("latin-1")}))),
+    Case(
+        "lyrics-zip-several-files",
+        T,
+        "the zip must hold exactly one text file, found 2 (a.txt, b.txt)",
+        **lyrics("corpus.zip", zip_of({"a.txt": "ab", "b.txt": "cd"})),
+    ),
+    Case(
+        "lyrics-zip-no-files",
+        T,
+        "the zip must hold exactly one text file, found 0 (no files)",
+        **lyrics("corpus.zip", zip_of({"empty/": ""})),
+    ),
+    Case(
+        "lyrics-not-utf8",
+        T,
+        "corpus.txt: not UTF-8 text (bad byte at offset 3)",
+        **lyrics("corpus.txt", "café".encode("latin-1")),
+    ),
+    Case(
+        "lyrics-zip-not-utf8",
+        T,
+        "corpus.zip: not UTF-8 text (bad byte at offset 3)",
+        **lyrics("corpus.zip", zip_of({"a.txt": "café".encode("latin-1")})),
+    ),
     Case("lyrics-empty-corpus", T, "the corpus is empty", **lyrics("corpus.txt", "")),
     Case("lyrics-blank-corpus", T, "the corpus is empty", **lyrics("corpus.txt", " \n\n ")),
-    Case("lyrics-shorter-than-window", T, "the training text has 3 characters, fewer than one window of data.num_steps=4", **lyrics("corpus.txt", "abc")),
-    Case("lyrics-num-steps-larger-than-data", T, "the training text has 54 characters, fewer than one window of data.num_steps=500", **lyrics("corpus.txt", CORPUS, num_steps=500)),
-    Case("lyrics-validation-tail-too-short", T, "the validation tail has 3 characters, fewer than one window", **lyrics("corpus.txt", CORPUS, validation_fraction=0.05)),
-    Case("lyrics-fewer-windows-than-batch", (*T, "--set", "training.batch_size=64"), "consecutive sampling needs at least training.batch_size=64", **LY),
-    Case("lyrics-validation-split", (*T, "--set", "training.validation_split=0.2"), "for lyrics hold out the corpus tail with data.validation_fraction", **LY),
-    Case("lyrics-max-chars-1", (*T, "--set", "data.max_chars=1"), "data.max_chars: input should be greater than or equal to 2 (got 1)", **LY),
-    Case("lyrics-unknown-sampling", (*T, "--set", "data.sampling=randm"), "data.sampling: 'randm' is not allowed; did you mean 'random'?", **LY),
-    Case("lyrics-download-offline", T, "cannot download the lyrics corpus from file:///nonexistent/", good("lyrics", data={"path": None}), setup="keras_home", patch=OFFLINE),
+    Case(
+        "lyrics-shorter-than-window",
+        T,
+        "the training text has 3 characters, fewer than one window of data.num_steps=4",
+        **lyrics("corpus.txt", "abc"),
+    ),
+    Case(
+        "lyrics-num-steps-larger-than-data",
+        T,
+        "the training text has 54 characters, fewer than one window of data.num_steps=500",
+        **lyrics("corpus.txt", CORPUS, num_steps=500),
+    ),
+    Case(
+        "lyrics-validation-tail-too-short",
+        T,
+        "the validation tail has 3 characters, fewer than one window",
+        **lyrics("corpus.txt", CORPUS, validation_fraction=0.05),
+    ),
+    Case(
+        "lyrics-fewer-windows-than-batch",
+        (*T, "--set", "training.batch_size=64"),
+        "consecutive sampling needs at least training.batch_size=64",
+        **LY,
+    ),
+    Case(
+        "lyrics-validation-split",
+        (*T, "--set", "training.validation_split=0.2"),
+        "for lyrics hold out the corpus tail with data.validation_fraction",
+        **LY,
+    ),
+    Case(
+        "lyrics-max-chars-1",
+        (*T, "--set", "data.max_chars=1"),
+        "data.max_chars: input should be greater than or equal to 2 (got 1)",
+        **LY,
+    ),
+    Case(
+        "lyrics-unknown-sampling",
+        (*T, "--set", "data.sampling=randm"),
+        "data.sampling: 'randm' is not allowed; did you mean 'random'?",
+        **LY,
+    ),
+    Case(
+        "lyrics-download-offline",
+        T,
+        "and fetching file:///nonexistent/jaychou_lyrics.txt.zip failed",
+        good("lyrics", data={"path": None}),
+        setup="keras_home",
+        patch=OFFLINE,
+    ),
     # lyrics: predict
-    Case("lyrics-prefix-outside-vocabulary", (*P, "-p", "xyz"), "prefix 'xyz': 'x', 'y', 'z' not in this run's vocabulary of 17 characters", setup="trained", **LY),
+    Case(
+        "lyrics-prefix-outside-vocabulary",
+        (*P, "-p", "xyz"),
+        "prefix 'xyz': 'x', 'y', 'z' not in this run's vocabulary of 17 characters",
+        setup="trained",
+        **LY,
+    ),
     Case("lyrics-prefix-empty", (*P, "-p", ""), "empty prefix; give at least one character", setup="trained", **LY),
-    Case("lyrics-predict-changed-num-steps", (*P, "-p", "ab", "--set", "data.num_steps=5"), "trained with data.num_steps=4 but the config says 5", setup="trained", **LY),
-    Case("lyrics-predict-changed-units", (*P, "-p", "ab", "--set", "model.units=5"), "trained with model.units=3 but the config says 5", setup="trained", **LY),
+    Case(
+        "lyrics-predict-changed-num-steps",
+        (*P, "-p", "ab", "--set", "data.num_steps=5"),
+        "trained with data.num_steps=4 but the config says 5",
+        setup="trained",
+        **LY,
+    ),
+    Case(
+        "lyrics-predict-changed-units",
+        (*P, "-p", "ab", "--set", "model.units=5"),
+        "trained with model.units=3 but the config says 5",
+        setup="trained",
+        **LY,
+    ),
     # regression: CSV and NPZ files
     Case("regression-missing-file", T, "data.path nope.csv: file not found", **regression("nope.csv")),
-    Case("regression-path-is-folder", T, "data.path seq: is a folder; give the .csv or .npz file itself", **regression("seq/x.csv", CSV_HEAD) | {"config": good("regression", data={"path": "seq"})}),
-    Case("regression-unknown-file-type", T, "unknown file type '.txt'; use .csv or .npz", **regression("seq.txt", "1 2;2 3,10\n")),
-    Case("regression-csv-no-header", T, "the first row must be the header 'sequence,target'", **regression("seq.csv", "1 2;2 3,10\n")),
+    Case(
+        "regression-path-is-folder",
+        T,
+        "data.path seq: is a folder; give the .csv or .npz file itself",
+        **regression("seq/x.csv", CSV_HEAD) | {"config": good("regression", data={"path": "seq"})},
+    ),
+    Case(
+        "regression-unknown-file-type", T, "unknown file type '.txt'; use .csv or .npz", **regression("seq.txt", "1 2;2 3,10\n")
+    ),
+    Case(
+        "regression-csv-no-header",
+        T,
+        "the first row must be the header 'sequence,target'",
+        **regression("seq.csv", "1 2;2 3,10\n"),
+    ),
     Case("regression-csv-no-samples", T, "seq.csv: no samples", **regression("seq.csv", CSV_HEAD)),
-    Case("regression-csv-unquoted-commas", T, "seq.csv, line 2: expected 2 columns (sequence,target), got 4", **regression("seq.csv", CSV_HEAD + "1,2;2,3,10\n")),
-    Case("regression-csv-non-numeric", T, "seq.csv, line 2: 'a b;c d' is not a sequence of numbers", **regression("seq.csv", CSV_HEAD + "a b;c d,10\n")),
-    Case("regression-csv-target-not-a-number", T, "target 'ten' is not a number", **regression("seq.csv", CSV_HEAD + "1 2;2 3,ten\n")),
-    Case("regression-csv-target-inf", T, "target 'inf' is not a finite number", **regression("seq.csv", CSV_HEAD + "1 2;2 3,inf\n")),
-    Case("regression-csv-ragged-steps", T, "'1 2;3' has steps of different lengths", **regression("seq.csv", CSV_HEAD + "1 2;3,10\n")),
-    Case("regression-csv-ragged-samples", T, "sequences differ in (steps, features): [(2, 2), (3, 2)]", **regression("seq.csv", CSV_HEAD + "1 2;2 3,10\n1 2;2 3;3 4,20\n")),
+    Case(
+        "regression-csv-unquoted-commas",
+        T,
+        "seq.csv, line 2: expected 2 columns (sequence,target), got 4",
+        **regression("seq.csv", CSV_HEAD + "1,2;2,3,10\n"),
+    ),
+    Case(
+        "regression-csv-non-numeric",
+        T,
+        "seq.csv, line 2: 'a b;c d' is not a sequence of numbers",
+        **regression("seq.csv", CSV_HEAD + "a b;c d,10\n"),
+    ),
+    Case(
+        "regression-csv-target-not-a-number",
+        T,
+        "target 'ten' is not a number",
+        **regression("seq.csv", CSV_HEAD + "1 2;2 3,ten\n"),
+    ),
+    Case(
+        "regression-csv-target-inf", T, "target 'inf' is not a finite number", **regression("seq.csv", CSV_HEAD + "1 2;2 3,inf\n")
+    ),
+    Case(
+        "regression-csv-ragged-steps",
+        T,
+        "'1 2;3' has steps of different lengths",
+        **regression("seq.csv", CSV_HEAD + "1 2;3,10\n"),
+    ),
+    Case(
+        "regression-csv-ragged-samples",
+        T,
+        "sequences differ in (steps, features): [(2, 2), (3, 2)]",
+        **regression("seq.csv", CSV_HEAD + "1 2;2 3,10\n1 2;2 3;3 4,20\n"),
+    ),
     Case("regression-csv-nan", T, "'1 nan;2 3' contains inf or nan", **regression("seq.csv", CSV_HEAD + "1 nan;2 3,10\n")),
     Case("regression-csv-empty-sequence", T, "'' must be steps of equal length", **regression("seq.csv", CSV_HEAD + ",10\n")),
-    Case("regression-csv-not-utf8", T, "seq.csv: not UTF-8 text (byte 27); save the CSV as UTF-8", **regression("seq.csv", (CSV_HEAD + "1 2;2 3,10\n").encode() + "é".encode("latin-1"))),
+    Case(
+        "regression-csv-not-utf8",
+        T,
+        "seq.csv: not UTF-8 text (byte 27); save the CSV as UTF-8",
+        **regression("seq.csv", (CSV_HEAD + "1 2;2 3,10\n").encode() + "é".encode("latin-1")),
+    ),
     Case("regression-npz-corrupt", T, "seq.npz: not a readable .npz file", **regression("seq.npz", b"PK\x03\x04 truncated")),
-    Case("regression-npz-not-a-zip", T, "seq.npz: not a readable .npz file (not a zip archive)", **regression("seq.npz", b"x,y\n1,2\n")),
-    Case("regression-npz-pickled-objects", T, "seq.npz: holds pickled Python objects, which rnnlab does not load", **regression("seq.npz", npz_of(x=np.array([[1, 2], [3]], dtype=object), y=np.array([1, 2])))),
-    Case("regression-npz-missing-y", T, "seq.npz: missing array(s) ['y']", **regression("seq.npz", npz_of(x=np.zeros((2, 3, 2))))),
-    Case("regression-npz-x-not-3d", T, "x must be (samples, steps, features) and y (samples,) with as many samples, at least one; got (2, 3) and (2,)", **regression("seq.npz", npz_of(x=np.zeros((2, 3)), y=np.zeros(2)))),
-    Case("regression-npz-sample-counts-differ", T, "got (2, 3, 2) and (3,)", **regression("seq.npz", npz_of(x=np.zeros((2, 3, 2)), y=np.zeros(3)))),
-    Case("regression-npz-no-samples", T, "got (0, 3, 2) and (0,)", **regression("seq.npz", npz_of(x=np.zeros((0, 3, 2)), y=np.zeros(0)))),
-    Case("regression-npz-strings", T, "array x holds <U1 values, not real numbers", **regression("seq.npz", npz_of(x=np.array([[["a", "b"]]]), y=np.array([1.0])))),
-    Case("regression-npz-complex", T, "array x holds complex128 values, not real numbers", **regression("seq.npz", npz_of(x=np.zeros((2, 3, 2), dtype=complex), y=np.zeros(2)))),
-    Case("regression-npz-nan", T, "x or y contains inf or nan", **regression("seq.npz", npz_of(x=np.full((2, 3, 2), np.nan), y=np.zeros(2)))),
+    Case(
+        "regression-npz-not-a-zip",
+        T,
+        "seq.npz: not a readable .npz file (not a zip archive)",
+        **regression("seq.npz", b"x,y\n1,2\n"),
+    ),
+    Case(
+        "regression-npz-pickled-objects",
+        T,
+        "seq.npz: holds pickled Python objects, which rnnlab does not load",
+        **regression("seq.npz", npz_of(x=np.array([[1, 2], [3]], dtype=object), y=np.array([1, 2]))),
+    ),
+    Case(
+        "regression-npz-missing-y", T, "seq.npz: missing array(s) ['y']", **regression("seq.npz", npz_of(x=np.zeros((2, 3, 2))))
+    ),
+    Case(
+        "regression-npz-x-not-3d",
+        T,
+        "x must be (samples, steps, features) and y (samples,) with as many samples, at least one; got (2, 3) and (2,)",
+        **regression("seq.npz", npz_of(x=np.zeros((2, 3)), y=np.zeros(2))),
+    ),
+    Case(
+        "regression-npz-sample-counts-differ",
+        T,
+        "got (2, 3, 2) and (3,)",
+        **regression("seq.npz", npz_of(x=np.zeros((2, 3, 2)), y=np.zeros(3))),
+    ),
+    Case(
+        "regression-npz-no-samples",
+        T,
+        "got (0, 3, 2) and (0,)",
+        **regression("seq.npz", npz_of(x=np.zeros((0, 3, 2)), y=np.zeros(0))),
+    ),
+    Case(
+        "regression-npz-strings",
+        T,
+        "array x holds <U1 values, not real numbers",
+        **regression("seq.npz", npz_of(x=np.array([[["a", "b"]]]), y=np.array([1.0]))),
+    ),
+    Case(
+        "regression-npz-complex",
+        T,
+        "array x holds complex128 values, not real numbers",
+        **regression("seq.npz", npz_of(x=np.zeros((2, 3, 2), dtype=complex), y=np.zeros(2))),
+    ),
+    Case(
+        "regression-npz-nan",
+        T,
+        "x or y contains inf or nan",
+        **regression("seq.npz", npz_of(x=np.full((2, 3, 2), np.nan), y=np.zeros(2))),
+    ),
     # regression: predict
-    Case("regression-prefix-ragged", (*P, "-p", "1,2;3"), "prefix: '1,2;3' has steps of different lengths", setup="trained", **RG),
+    Case(
+        "regression-prefix-ragged", (*P, "-p", "1,2;3"), "prefix: '1,2;3' has steps of different lengths", setup="trained", **RG
+    ),
     Case("regression-prefix-not-numbers", (*P, "-p", "a,b"), "prefix: 'a,b' is not a sequence of numbers", setup="trained", **RG),
-    Case("regression-prefix-bad-json", (*P, "-p", "[[1,2],[3"), "prefix: '[[1,2],[3' is not a sequence of numbers", setup="trained", **RG),
-    Case("regression-prefix-wrong-shape", (*P, "-p", "1,2;2,3"), "has 2 step(s) of 2 number(s) but this run reads 3 of 2", setup="trained", **RG),
-    Case("regression-prefix-nan", (*P, "-p", "1,nan;2,3;3,4"), "prefix: '1,nan;2,3;3,4' contains inf or nan", setup="trained", **RG),
+    Case(
+        "regression-prefix-bad-json",
+        (*P, "-p", "[[1,2],[3"),
+        "prefix: '[[1,2],[3' is not a sequence of numbers",
+        setup="trained",
+        **RG,
+    ),
+    Case(
+        "regression-prefix-wrong-shape",
+        (*P, "-p", "1,2;2,3"),
+        "has 2 step(s) of 2 number(s) but this run reads 3 of 2",
+        setup="trained",
+        **RG,
+    ),
+    Case(
+        "regression-prefix-nan", (*P, "-p", "1,nan;2,3;3,4"), "prefix: '1,nan;2,3;3,4' contains inf or nan", setup="trained", **RG
+    ),
     Case("regression-prefix-empty", (*P, "-p", ""), "prefix: '' must be steps of equal length", setup="trained", **RG),
-    Case("regression-predict-changed-path", (*P, "-p", "1,2;2,3;3,4", "--set", "data.path=x.csv"), "trained with data.path=None but the config says 'x.csv'", setup="trained", **RG),
+    Case(
+        "regression-predict-changed-path",
+        (*P, "-p", "1,2;2,3;3,4", "--set", "data.path=x.csv"),
+        "trained with data.path=None but the config says 'x.csv'",
+        setup="trained",
+        **RG,
+    ),
     # hello
-    Case("hello-length-mismatch", T, "source 'hello' and target 'ohlo' must be non-empty and equally long", good("hello", data={"target": "ohlo"}), subprocess=True),
-    Case("hello-count-mismatch", T, "2 source string(s) but 1 target string(s)", good("hello", data={"source": ["hello", "hallo"], "target": ["ohlol"]})),
+    Case(
+        "hello-length-mismatch",
+        T,
+        "source 'hello' and target 'ohlo' must be non-empty and equally long",
+        good("hello", data={"target": "ohlo"}),
+        subprocess=True,
+    ),
+    Case(
+        "hello-count-mismatch",
+        T,
+        "2 source string(s) but 1 target string(s)",
+        good("hello", data={"source": ["hello", "hallo"], "target": ["ohlol"]}),
+    ),
     Case("hello-empty-strings", T, "source '' and target '' must be non-empty", good("hello", data={"source": "", "target": ""})),
     Case("hello-no-strings", T, "no source strings; give at least one", good("hello", data={"source": [], "target": []})),
-    Case("hello-unequal-sources", T, "all source strings must have the same length", good("hello", data={"source": ["hello", "hi"], "target": ["ohlol", "ih"]})),
-    Case("hello-source-not-text", T, "data.source.str: input should be a valid string (got 5)", good("hello", data={"source": 5})),
-    Case("hello-prefix-outside-vocabulary", (*P, "-p", "hex"), "prefix 'hex': 'x' — use only this run's characters 'ehlo'", setup="trained", **HE),
-    Case("hello-prefix-empty", (*P, "-p", "  "), "prefix '': empty — use only this run's characters 'ehlo'", setup="trained", **HE),
-    Case("hello-predict-changed-source", (*P, "-p", "hello", "--set", "data.source=hallo"), "trained with data.source='hello' but the config says 'hallo'", setup="trained", **HE),
+    Case(
+        "hello-unequal-sources",
+        T,
+        "all source strings must have the same length",
+        good("hello", data={"source": ["hello", "hi"], "target": ["ohlol", "ih"]}),
+    ),
+    Case(
+        "hello-source-not-text", T, "data.source.str: input should be a valid string (got 5)", good("hello", data={"source": 5})
+    ),
+    Case(
+        "hello-prefix-outside-vocabulary",
+        (*P, "-p", "hex"),
+        "prefix 'hex': 'x' — use only this run's characters 'ehlo'",
+        setup="trained",
+        **HE,
+    ),
+    Case(
+        "hello-prefix-empty", (*P, "-p", "  "), "prefix '': empty — use only this run's characters 'ehlo'", setup="trained", **HE
+    ),
+    Case(
+        "hello-predict-changed-source",
+        (*P, "-p", "hello", "--set", "data.source=hallo"),
+        "trained with data.source='hello' but the config says 'hallo'",
+        setup="trained",
+        **HE,
+    ),
     # imdb: Keras's npz and word index
     Case("imdb-missing-npz", T, "data.path nope.npz: file not found; point it at a Keras-layout imdb.npz", **imdb("nope.npz")),
     Case("imdb-npz-corrupt", T, "imdb.npz: not a readable .npz file", **imdb(files={"imdb.npz": b"PK\x03\x04 truncated"})),
-    Case("imdb-npz-missing-keys", T, "imdb.npz: no y_train, x_test, y_test inside", **imdb(files={"imdb.npz": npz_of(x_train=IMDB_X)})),
     Case(
-        "imdb-npz-words-not-ids", T, "imdb.npz: x_train: review 0 is not a list of non-negative word ids",
+        "imdb-npz-missing-keys",
+        T,
+        "imdb.npz: no y_train, x_test, y_test inside",
+        **imdb(files={"imdb.npz": npz_of(x_train=IMDB_X)}),
+    ),
+    Case(
+        "imdb-npz-words-not-ids",
+        T,
+        "imdb.npz: x_train: review 0 is not a list of non-negative word ids",
         **imdb(files={"imdb.npz": npz_of(x_train=objects(["great", "film"]), y_train=[1], x_test=IMDB_X, y_test=IMDB_Y)}),
     ),
     Case(
-        "imdb-npz-foreign-pickle", T, "x_train/y_train unreadable (refused fractions.Fraction); only arrays of word-id lists",
-        **imdb(files={"imdb.npz": npz_of(x_train=objects(__import__("fractions").Fraction(1, 2)), y_train=[1], x_test=IMDB_X, y_test=IMDB_Y)}),
+        "imdb-npz-foreign-pickle",
+        T,
+        "x_train/y_train unreadable (refused fractions.Fraction); only arrays of word-id lists",
+        **imdb(
+            files={
+                "imdb.npz": npz_of(
+                    x_train=objects(__import__("fractions").Fraction(1, 2)), y_train=[1], x_test=IMDB_X, y_test=IMDB_Y
+                )
+            }
+        ),
     ),
-    Case("imdb-npz-bad-labels", T, "imdb.npz: y_train must hold one 0/1 label per review in x_train", **imdb(files={"imdb.npz": npz_of(x_train=IMDB_X, y_train=IMDB_Y * 2, x_test=IMDB_X, y_test=IMDB_Y)})),
     Case(
-        "imdb-word-index-not-a-mapping", T, "imdb_word_index.json: expected a JSON object mapping words to ranks 1, 2, …",
+        "imdb-npz-bad-labels",
+        T,
+        "imdb.npz: y_train must hold one 0/1 label per review in x_train",
+        **imdb(files={"imdb.npz": npz_of(x_train=IMDB_X, y_train=IMDB_Y * 2, x_test=IMDB_X, y_test=IMDB_Y)}),
+    ),
+    Case(
+        "imdb-word-index-not-a-mapping",
+        T,
+        "imdb_word_index.json: expected a JSON object mapping words to ranks 1, 2, …",
         **imdb(files={"imdb.npz": IMDB_NPZ, "imdb_word_index.json": '["great", "awful"]'}),
     ),
     Case(
-        "imdb-word-index-not-utf8", T, "imdb_word_index.json: not a readable word index json (UnicodeDecodeError)",
+        "imdb-word-index-not-utf8",
+        T,
+        "imdb_word_index.json: not a readable word index json (UnicodeDecodeError)",
         **imdb(files={"imdb.npz": IMDB_NPZ, "imdb_word_index.json": b'{"caf\xe9": 1}'}),
     ),
     Case("imdb-word-index-missing", T, "data.word_index nope.json: file not found", **imdb(word_index="nope.json")),
@@ -348,39 +727,121 @@ CASES: list[Case] = [
     Case("imdb-maxlen-0", T, "data.maxlen: input should be greater than or equal to 1 (got 0)", **imdb(maxlen=0)),
     Case("imdb-unknown-source", T, "data.source: 'folder' is not allowed", **imdb(source="folder")),
     Case(
-        "imdb-bucketed-distributed", (*T, "--set", "training.distribute=mirrored"),
-        "training.distribute: this dataset feeds its own batches (e.g. data.bucket_by_length: true)", **imdb(bucket_by_length=True),
+        "imdb-bucketed-distributed",
+        (*T, "--set", "training.distribute=mirrored"),
+        "training.distribute: this dataset feeds its own batches (e.g. data.bucket_by_length: true)",
+        **imdb(bucket_by_length=True),
     ),
     # imdb: aclImdb folders and tarballs
-    Case("imdb-directory-needs-path", T, "source 'directory' needs data.path", **acl() | {"config": good("imdb", data={"source": "directory", "path": None})}),
-    Case("imdb-directory-missing", T, "data.path nope: no such folder or file", **acl("nope")),
-    Case("imdb-directory-no-neg", T, "no train/neg/*.txt reviews; an aclImdb folder needs", **acl(**{f"aclImdb/train/neg/{i}_2.txt": None for i in range(2)})),
-    Case("imdb-directory-no-test", T, "no test/neg/*.txt reviews", **acl(**{k: None for k in ACL if "/test/" in k})),
-    Case("imdb-directory-empty-class", T, "every train/neg/*.txt review is empty", **acl(**{f"aclImdb/train/neg/{i}_2.txt": " \n" for i in range(2)})),
-    Case("imdb-review-not-utf8", T, "0_2.txt: not UTF-8 text (byte 3); re-save the review as UTF-8", **acl(**{"aclImdb/train/neg/0_2.txt": b"caf\xe9 awful"})),
-    Case("imdb-tarball-corrupt", T, "acl.tar.gz: not a readable .tar.gz", **acl("acl.tar.gz") | {"files": {"acl.tar.gz": b"\x1f\x8b not gzip"}}),
     Case(
-        "imdb-tarball-escapes", T, "member '../evil.txt' points outside the archive's folder; refused",
+        "imdb-directory-needs-path",
+        T,
+        "source 'directory' needs data.path",
+        **acl() | {"config": good("imdb", data={"source": "directory", "path": None})},
+    ),
+    Case("imdb-directory-missing", T, "data.path nope: no such folder or file", **acl("nope")),
+    Case(
+        "imdb-directory-no-neg",
+        T,
+        "no train/neg/*.txt reviews; an aclImdb folder needs",
+        **acl(**{f"aclImdb/train/neg/{i}_2.txt": None for i in range(2)}),
+    ),
+    Case("imdb-directory-no-test", T, "no test/neg/*.txt reviews", **acl(**{k: None for k in ACL if "/test/" in k})),
+    Case(
+        "imdb-directory-empty-class",
+        T,
+        "every train/neg/*.txt review is empty",
+        **acl(**{f"aclImdb/train/neg/{i}_2.txt": " \n" for i in range(2)}),
+    ),
+    Case(
+        "imdb-review-not-utf8",
+        T,
+        "0_2.txt: not UTF-8 text (byte 3); re-save the review as UTF-8",
+        **acl(**{"aclImdb/train/neg/0_2.txt": b"caf\xe9 awful"}),
+    ),
+    Case(
+        "imdb-tarball-corrupt",
+        T,
+        "acl.tar.gz: not a readable .tar.gz",
+        **acl("acl.tar.gz") | {"files": {"acl.tar.gz": b"\x1f\x8b not gzip"}},
+    ),
+    Case(
+        "imdb-tarball-escapes",
+        T,
+        "member '../evil.txt' points outside the archive's folder; refused",
         **acl("acl.tar.gz") | {"files": {"acl.tar.gz": tar_of({**ACL, "../evil.txt": "great"})}},
     ),
     # imdb: show, evaluate, predict
-    Case("imdb-show-index-out-of-range", ("show", "{cfg}", "--index", "99"), "--index 99: the train split has 8 samples; give 0 to 7", **IM),
+    Case(
+        "imdb-show-index-out-of-range",
+        ("show", "{cfg}", "--index", "99"),
+        "--index 99: the train split has 8 samples; give 0 to 7",
+        **IM,
+    ),
     Case("imdb-evaluate-before-training", ("evaluate", "{cfg}"), "no trained model yet; run `rnnlab train", **IM),
     Case("imdb-predict-before-training", (*P, "-p", "great film"), "no trained model yet; run `rnnlab train", **IM),
-    Case("imdb-predict-changed-num-words", (*P, "-p", "great film", "--set", "data.num_words=30"), "trained with data.num_words=20 but the config says 30", setup="trained", **IM),
-    Case("imdb-predict-no-words", (*P, "-p", "!!!"), "review '!!!' has no words to read; give a sentence of words", setup="trained", **IM),
+    Case(
+        "imdb-predict-changed-num-words",
+        (*P, "-p", "great film", "--set", "data.num_words=30"),
+        "trained with data.num_words=20 but the config says 30",
+        setup="trained",
+        **IM,
+    ),
+    Case(
+        "imdb-predict-no-words",
+        (*P, "-p", "!!!"),
+        "review '!!!' has no words to read; give a sentence of words",
+        setup="trained",
+        **IM,
+    ),
     # verify, export, plot, runs, init
     Case("verify-not-a-run-folder", ("verify", "{tmp}"), "not a run folder (no config.yaml)"),
     Case("verify-before-training", ("verify", "{cfg}"), "no trained model yet; run `rnnlab train"),
-    Case("verify-negative-tolerance", ("verify", "checkpoints/good", "--tolerance", "-1"), "Invalid value for '--tolerance'", setup="trained"),
-    Case("export-unknown-format", ("export", "checkpoints/good", "--format", "onnx"), "--format 'onnx': unknown export format; use one of keras, saved_model", setup="trained"),
-    Case("export-out-not-keras", ("export", "checkpoints/good", "--out", "m.h5"), "--out m.h5: Keras loads only files ending in .keras", setup="trained"),
-    Case("export-out-occupied", ("export", "checkpoints/good", "--format", "saved_model", "--out", "occupied"), "--out occupied: exists and is not a SavedModel", setup="trained", files={"occupied/notes.txt": "mine"}),
+    Case(
+        "verify-negative-tolerance",
+        ("verify", "checkpoints/good", "--tolerance", "-1"),
+        "Invalid value for '--tolerance'",
+        setup="trained",
+    ),
+    Case(
+        "export-unknown-format",
+        ("export", "checkpoints/good", "--format", "onnx"),
+        "--format 'onnx': unknown export format; use one of keras, saved_model",
+        setup="trained",
+    ),
+    Case(
+        "export-out-not-keras",
+        ("export", "checkpoints/good", "--out", "m.h5"),
+        "--out m.h5: Keras loads only files ending in .keras",
+        setup="trained",
+    ),
+    Case(
+        "export-out-occupied",
+        ("export", "checkpoints/good", "--format", "saved_model", "--out", "occupied"),
+        "--out occupied: exists and is not a SavedModel",
+        setup="trained",
+        files={"occupied/notes.txt": "mine"},
+    ),
     Case("export-not-a-run-folder", ("export", "{tmp}"), "not a run folder (no config.yaml)"),
-    Case("plot-unknown-metric", ("plot", "checkpoints/good", "--metric", "val_accuracy"), "no metric 'val_accuracy' in its history; available: accuracy, loss", setup="trained"),
-    Case("plot-out-not-png", ("plot", "checkpoints/good", "--metric", "loss", "--out", "x.jpg"), "--out x.jpg: the picture is a PNG", setup="trained"),
+    Case(
+        "plot-unknown-metric",
+        ("plot", "checkpoints/good", "--metric", "val_accuracy"),
+        "no metric 'val_accuracy' in its history; available: accuracy, loss",
+        setup="trained",
+    ),
+    Case(
+        "plot-out-not-png",
+        ("plot", "checkpoints/good", "--metric", "loss", "--out", "x.jpg"),
+        "--out x.jpg: the picture is a PNG",
+        setup="trained",
+    ),
     Case("plot-not-a-run-folder", ("plot", "{tmp}", "--metric", "loss"), "not a run folder (no history.csv)"),
-    Case("plot-untrained-run", ("plot", "checkpoints/fresh", "--metric", "loss"), "not trained yet (no history.csv)", files={"checkpoints/fresh/config.yaml": "data: {dataset: alphabet}\n"}),
+    Case(
+        "plot-untrained-run",
+        ("plot", "checkpoints/fresh", "--metric", "loss"),
+        "not trained yet (no history.csv)",
+        files={"checkpoints/fresh/config.yaml": "data: {dataset: alphabet}\n"},
+    ),
     Case("plot-no-runs", ("plot",), "Missing argument 'runs'"),
     Case("runs-missing-root", ("runs", "nope"), "nope: no such folder; runs land in experiment.output_root"),
     Case("init-existing-file", ("init", "good", "--out", "{cfg}"), "already exists; pass --force"),
@@ -456,7 +917,17 @@ SETUPS: dict[str, Callable[[Path, Path], None]] = {
     "locked": lambda tmp, trained: (tmp / "checkpoints/good/.lock").write_text(f"{os.getpid()}@{socket.gethostname()}"),
     "keras_home": lambda tmp, trained: (tmp / "keras-home/datasets").mkdir(parents=True),
 }
-NEEDS_RUN = {"trained", "latin1_input", "corrupt_model", "lambda_model", "corrupt_run_config", "corrupt_task", "missing_vocab", "corrupt_backup", "locked"}
+NEEDS_RUN = {
+    "trained",
+    "latin1_input",
+    "corrupt_model",
+    "lambda_model",
+    "corrupt_run_config",
+    "corrupt_task",
+    "missing_vocab",
+    "corrupt_backup",
+    "locked",
+}
 
 
 def _interrupted(run: Path) -> None:
@@ -525,7 +996,9 @@ def test_bad_input_through_a_real_process(case: Case, tmp_path: Path) -> None:
     argv = prepare(case, tmp_path, tmp_path)
     before = snapshot(tmp_path)
     env = {**os.environ, "PYTHONPATH": str(PROJECT)}
-    done = subprocess.run([sys.executable, "-m", "rnnlab", *argv], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "rnnlab", *argv], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
     assert_one_clean_line(done.stderr, done.returncode, case)
     assert done.stdout == ""
     assert snapshot(tmp_path) == before

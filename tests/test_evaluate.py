@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from rnnlab.run.files import RunFiles
 from rnnlab.config import load_config
+from rnnlab.run.files import RunFiles
 from tests.conftest import shipped_config
 from tests.test_imdb import npz_run, write_keras_npz  # noqa: F401 - the fixture is used by name
 

@@ -11,10 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnnlab.errors import RunError
 from rnnlab.commands.export import export_run
+from rnnlab.errors import RunError
 from rnnlab.runtime import keras
-from tests.conftest import PROJECT
 
 RELOAD = """
 import json, sys
@@ -41,7 +40,11 @@ def test_exports_reload_in_a_fresh_process_with_equal_outputs(cli, tiny_runs: di
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     out = subprocess.run(
         [sys.executable, "-c", RELOAD, str(tmp_path / "served.keras"), str(saved.path), str(tmp_path / "x.npy")],
-        cwd=tmp_path, env={**env, "TF_CPP_MIN_LOG_LEVEL": "3"}, capture_output=True, text=True, timeout=300,
+        cwd=tmp_path,
+        env={**env, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert out.returncode == 0, out.stderr
     reloaded = json.loads(out.stdout.strip().splitlines()[-1])

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnnlab.run.files import RunFiles
 from rnnlab.config import load_config
 from rnnlab.errors import RunError
+from rnnlab.run.files import RunFiles
 from rnnlab.train.trainer import train
 from tests.conftest import PROJECT, shipped_config
 
@@ -41,7 +41,11 @@ def start_training(config: Path, cwd: Path) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(PROJECT), "RNNLAB_EPOCH_DELAY": "0.7"}
     return subprocess.Popen(
         [sys.executable, "-m", "rnnlab", "train", str(config)],
-        cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -137,8 +141,10 @@ def test_nan_loss_stops_keeps_the_best_checkpoint_and_says_where(cli, tmp_path: 
     from rnnlab.runtime import keras
 
     config = shipped_config(
-        "alphabet_onehot", tmp_path,
-        model={"activation": "relu"}, training={"optimizer": "sgd", "learning_rate": 1e30, "epochs": 10},
+        "alphabet_onehot",
+        tmp_path,
+        model={"activation": "relu"},
+        training={"optimizer": "sgd", "learning_rate": 1e30, "epochs": 10},
     )
     result = cli("train", str(config))
     assert result.exit_code == 2
@@ -202,8 +208,8 @@ def test_checkpoint_write_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 @pytest.mark.parametrize(("stop_requested", "backed_up"), [(False, 1), (True, 3)])
 def test_backup_interval_skips_epochs_unless_a_stop_is_requested(tmp_path: Path, stop_requested: bool, backed_up: int) -> None:
-    from rnnlab.train.resume import EpochBackup, backup_epoch
     from rnnlab.runtime import keras
+    from rnnlab.train.resume import EpochBackup, backup_epoch
 
     k = keras()
     model = k.Sequential([k.Input((3,)), k.layers.Dense(1)])
@@ -216,13 +222,13 @@ def test_backup_interval_skips_epochs_unless_a_stop_is_requested(tmp_path: Path,
 def test_checkpoint_interval_keeps_a_new_best_in_memory_and_writes_it_at_the_end(tmp_path: Path) -> None:
     """Epoch losses 3, 1, 2 with the interval never due: epoch 1 is the best, its weights (not the
     last epoch's) reach best.weights.h5 when training ends, and the model keeps its own."""
-    from rnnlab.train.callbacks import BestCheckpoint
     from rnnlab.runtime import keras
+    from rnnlab.train.callbacks import BestCheckpoint
 
     k = keras()
     model = k.Sequential([k.Input((2,)), k.layers.Dense(1, use_bias=False)])
     path = tmp_path / "best.weights.h5"
-    checkpoint = BestCheckpoint(path, interval_s=3600, monitor="loss", save_best_only=True, save_weights_only=True)
+    checkpoint = BestCheckpoint(path, interval_s=3600, monitor="loss")
     checkpoint.set_model(model)
     for epoch, loss in enumerate([3.0, 1.0, 2.0]):
         model.set_weights([np.full((2, 1), float(epoch))])
@@ -242,15 +248,16 @@ def test_early_stopping_carries_on_counting_after_a_resume(tmp_path: Path) -> No
     """Epochs 0-2 (val_loss 3, 1, 2) were done before an interruption, epoch 1 the best; with
     patience 2 the resumed run must stop after epoch 3 (2.5) and end on epoch 1's weights, read
     from best.weights.h5, as an uninterrupted run would."""
-    from rnnlab.train.callbacks import CarriedEarlyStopping
     from rnnlab.runtime import keras
+    from rnnlab.train.callbacks import CarriedEarlyStopping
 
     k = keras()
     model = k.Sequential([k.Input((2,)), k.layers.Dense(1, use_bias=False)])
     model.set_weights([np.full((2, 1), 1.0)])
     model.save_weights(tmp_path / "best.weights.h5")
-    stopper = CarriedEarlyStopping(done=[3.0, 1.0, 2.0], best_file=tmp_path / "best.weights.h5", monitor="val_loss",
-                                   mode="min", patience=2, restore_best_weights=True)
+    stopper = CarriedEarlyStopping(
+        done=[3.0, 1.0, 2.0], best_file=tmp_path / "best.weights.h5", monitor="val_loss", patience=2, restore_best_weights=True
+    )
     stopper.set_model(model)
     model.set_weights([np.full((2, 1), 3.0)])
     stopper.on_train_begin()
@@ -263,12 +270,12 @@ def test_early_stopping_carries_on_counting_after_a_resume(tmp_path: Path) -> No
 
 
 def test_early_stopping_without_a_resume_starts_afresh(tmp_path: Path) -> None:
-    from rnnlab.train.callbacks import CarriedEarlyStopping
     from rnnlab.runtime import keras
+    from rnnlab.train.callbacks import CarriedEarlyStopping
 
     k = keras()
     model = k.Sequential([k.Input((2,)), k.layers.Dense(1, use_bias=False)])
-    stopper = CarriedEarlyStopping(done=[], monitor="val_loss", mode="min", patience=2)
+    stopper = CarriedEarlyStopping(done=[], monitor="val_loss", patience=2)
     stopper.set_model(model)
     stopper.on_train_begin()
     model.stop_training = False
@@ -283,10 +290,15 @@ def test_a_resumed_run_stops_early_where_an_uninterrupted_one_does(tmp_path: Pat
     from rnnlab.errors import Interrupted
 
     def config(name: str):
-        return load_config(shipped_config(
-            "alphabet_onehot", tmp_path, experiment={"name": name}, data={"letters": "abcdefghij"},
-            training={"validation_split": 0.2, "epochs": 80, "early_stopping": {"patience": 3}},
-        ))
+        return load_config(
+            shipped_config(
+                "alphabet_onehot",
+                tmp_path,
+                experiment={"name": name},
+                data={"letters": "abcdefghij"},
+                training={"validation_split": 0.2, "epochs": 80, "early_stopping": {"patience": 3}},
+            )
+        )
 
     reference = train(config("reference"), verbose=0).metrics
     assert reference["epochs"] < 80, "the reference must stop early for this test to mean anything"

@@ -111,7 +111,10 @@ def test_download_is_checked_against_its_hash_and_says_what_to_do_offline(tmp_pa
     digest = hashlib.sha256(source.read_bytes()).hexdigest()
     fetched = fetch.download("data.txt", source.as_uri(), digest, offline_fix="set data.path", cache_dir=tmp_path / "cache")
     assert fetched.read_text() == "the data"
-    with pytest.raises(DataError, match=r"other.txt is not cached at .*other.txt and fetching .* failed \(the download does not match its pinned hash"):
+    with pytest.raises(
+        DataError,
+        match=r"other.txt is not cached at .*other.txt and fetching .* failed \(the download does not match its pinned hash",
+    ):
         fetch.download("other.txt", source.as_uri(), "0" * 64, offline_fix="set data.path", cache_dir=tmp_path / "cache")
     with pytest.raises(DataError, match=r"fetching file:///nonexistent/x.txt failed .*; set data.path$"):
         fetch.download("x.txt", "file:///nonexistent/x.txt", "0" * 64, offline_fix="set data.path", cache_dir=tmp_path / "cache")

@@ -7,8 +7,8 @@ import pytest
 
 from rnnlab.config import ModelConfig
 from rnnlab.data.contract import TaskSpec
-from rnnlab.model.stepping import keras_step
 from rnnlab.model.builder import build_model
+from rnnlab.model.stepping import keras_step
 
 
 @pytest.mark.parametrize(

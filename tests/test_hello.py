@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from rnnlab.commands.predict import open_answerer
+from rnnlab.commands.summary import summary_for_config
 from rnnlab.config import load_config
 from rnnlab.data import hello
 from rnnlab.errors import ConfigError, DataError
-from rnnlab.commands.predict import open_answerer
-from rnnlab.commands.summary import summary_for_config
 from rnnlab.train.trainer import train
 from tests.conftest import CONFIGS, shipped_config, write_config
 

@@ -32,10 +32,10 @@ def reviews(per_class: int, seed: int) -> list[tuple[str, int]]:
 
 def write_acl_tree(root: Path, per_class: int = 150) -> Path:
     for split, seed in (("train", 1), ("test", 2)):
-        for i, (text, label) in enumerate(reviews(per_class, seed)):
+        for i, (body, label) in enumerate(reviews(per_class, seed)):
             folder = root / "aclImdb" / split / ("pos" if label else "neg")
             folder.mkdir(parents=True, exist_ok=True)
-            (folder / f"{i}_{7 if label else 2}.txt").write_text(text, encoding="utf-8")
+            (folder / f"{i}_{7 if label else 2}.txt").write_text(body, encoding="utf-8")
     (root / "aclImdb" / "README").write_text("not a review", encoding="utf-8")
     return root / "aclImdb"
 
@@ -66,36 +66,38 @@ import pickle
 import subprocess
 import sys
 import zipfile
+from typing import Any
 
 import pytest
 
-from rnnlab.run.files import RunFiles
-from rnnlab.config import load_config
-from rnnlab.data import imdb
-from rnnlab.errors import DataError
 from rnnlab.commands.predict import predict
-from rnnlab.data import text
-from rnnlab.run.opening import load_saved_model
-from rnnlab.run.opening import open_run
+from rnnlab.config import load_config
+from rnnlab.data import imdb, text
 from rnnlab.data.contract import Split
-from rnnlab.train.pipeline import plan_batches
-from typing import Any
+from rnnlab.errors import DataError
+from rnnlab.run.files import RunFiles
+from rnnlab.run.opening import load_saved_model, open_run
 from rnnlab.runtime import keras
+from rnnlab.train.pipeline import plan_batches
 from rnnlab.train.trainer import train
 from tests.conftest import PROJECT, shipped_config
 
 SMALL = {
     "model": {"embedding_dim": 16, "units": 16},
-    "training": {"batch_size": 32, "epochs": 8, "learning_rate": 0.01, "validation_split": 0.2, "early_stopping": {"patience": 3}},
+    "training": {
+        "batch_size": 32,
+        "epochs": 8,
+        "learning_rate": 0.01,
+        "validation_split": 0.2,
+        "early_stopping": {"patience": 3},
+    },
 }
 SENTENCES = ["a great and wonderful film, loved it", "boring and awful, I hated it", "superb actors", "dreadful plot"]
 
 
 def small_config(folder: Path, name: str, **data: object) -> Path:
     """The shipped lesson config shrunk to the generated data (bucketing on, as shipped)."""
-    return shipped_config(
-        "imdb_lstm", folder, experiment={"name": name}, data={"num_words": 120, "maxlen": 60, **data}, **SMALL
-    )
+    return shipped_config("imdb_lstm", folder, experiment={"name": name}, data={"num_words": 120, "maxlen": 60, **data}, **SMALL)
 
 
 def tarball(tree: Path, target: Path, extra: dict[str, bytes] | None = None) -> Path:
@@ -147,13 +149,17 @@ def test_validation_split_is_stratified() -> None:
 
 
 @pytest.mark.parametrize(("num_words", "skip_top", "index_from"), [(30, 0, 3), (50, 5, 2)])
-def test_keras_ids_match_load_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, num_words: int, skip_top: int, index_from: int) -> None:
+def test_keras_ids_match_load_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, num_words: int, skip_top: int, index_from: int
+) -> None:
     """Our npz reader and our raw-text encoder both give exactly the ids keras.datasets.imdb.load_data gives."""
     import keras.src.datasets.imdb as keras_imdb
 
     npz, index = write_keras_npz(tmp_path / "imdb.npz", per_class=20)
     monkeypatch.setattr(keras_imdb, "get_file", lambda *a, **k: str(npz))
-    (x_train, y_train), (x_test, _) = keras().datasets.imdb.load_data(num_words=num_words, skip_top=skip_top, index_from=index_from)
+    (x_train, y_train), (x_test, _) = keras().datasets.imdb.load_data(
+        num_words=num_words, skip_top=skip_top, index_from=index_from
+    )
     options = imdb.Options(path=str(npz), num_words=num_words, skip_top=skip_top, index_from=index_from, maxlen=200)
     state = imdb.keras_state(options)
     ours = imdb.Imdb().examples(options, state, "train")
@@ -181,7 +187,10 @@ def test_saved_vocabulary_reproduces_predictions_in_a_new_process(tar_run: tuple
         env = {**os.environ, "PYTHONPATH": str(PROJECT)}
         done = subprocess.run(
             [sys.executable, "-m", "rnnlab", "predict", str(run_dir), "--input-file", str(inputs), "--json"],
-            capture_output=True, text=True, env=env, timeout=120,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
         )
     finally:
         moved.rename(archive)
@@ -226,7 +235,9 @@ def test_unmasked_buckets_compute_what_the_lesson_computes(npz_run: tuple[Path, 
     words = [row[row != 0].tolist() for row in x]
     assert np.array_equal(x, keras().utils.pad_sequences(words, maxlen=x.shape[1], padding="pre"))
     k = keras()
-    lesson = k.Sequential([k.Input(shape=(x.shape[1],)), k.layers.Embedding(120, 16), k.layers.LSTM(16), k.layers.Dense(1, activation="sigmoid")])
+    lesson = k.Sequential(
+        [k.Input(shape=(x.shape[1],)), k.layers.Embedding(120, 16), k.layers.LSTM(16), k.layers.Dense(1, activation="sigmoid")]
+    )
     lesson.set_weights(model.get_weights())
     assert np.asarray(model(x)) == pytest.approx(np.asarray(lesson(x)), abs=1e-6)
     alone = predict(npz_run[0], SENTENCES[:1])[0].record["positive_probability"]

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from rnnlab.commands.init import starter_config
 from rnnlab.config import Config, Training, load_config
 from rnnlab.data import dataset as registered
 from rnnlab.data import names
-from rnnlab.commands.init import starter_config
 
 
 @pytest.mark.parametrize("dataset", names())
@@ -22,7 +22,7 @@ def test_every_dataset_starter_validates_with_its_defaults(cli, tmp_path: Path, 
     shown = cli("config", str(path))
     assert shown.exit_code == 0, shown.output
     resolved = yaml.safe_load(shown.stdout)
-    assert resolved["data"] == registered(dataset).Options().model_dump(mode="json")
+    assert resolved["data"] == registered(dataset).options_model().model_dump(mode="json")
     defaults = Config.model_validate({"data": {"dataset": dataset}, "experiment": {"name": "starter"}})
     assert resolved == defaults.model_dump(mode="json")
 

@@ -10,13 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnnlab.run.files import RunFiles, read_history
+from rnnlab.commands.predict import predict
 from rnnlab.config import load_config
 from rnnlab.data import lyrics
-from rnnlab.data.contract import Split
-from rnnlab.errors import DataError
 from rnnlab.data.sampling import choose_next, generate
-from rnnlab.commands.predict import predict
+from rnnlab.errors import DataError
+from rnnlab.run.files import RunFiles, read_history
 from rnnlab.run.opening import open_run
 from rnnlab.train.trainer import train
 from tests.conftest import write_config
@@ -157,7 +156,9 @@ def test_consecutive_plan_is_stateful_and_unshuffled_random_is_not(tmp_path: Pat
     plan = lyrics.Lyrics().fit_plan(config.data, data, batch_size=config.training.batch_size)
     assert plan.stateful_batch == 4 and plan.shuffle is False
     config = load_config(path, ["data.sampling=random"])
-    plan = lyrics.Lyrics().fit_plan(config.data, lyrics.Lyrics().load(config.data, seed=0, validation_split=0.0), batch_size=config.training.batch_size)
+    plan = lyrics.Lyrics().fit_plan(
+        config.data, lyrics.Lyrics().load(config.data, seed=0, validation_split=0.0), batch_size=config.training.batch_size
+    )
     assert plan.stateful_batch is None and plan.shuffle is True
     np.testing.assert_array_equal(plan.train.x[1:, 0], plan.train.y[:-1, -1])
 
@@ -168,7 +169,9 @@ def test_options_shape_the_corpus(tmp_path: Path) -> None:
     kept = lyrics.read_corpus(lyrics.Options(path=str(path), newline="keep", max_chars=None))
     assert kept == "ab\ncd\r\nef" * 3
     assert lyrics.read_corpus(lyrics.Options(path=str(path), max_chars=6)) == "ab cd "
-    data = lyrics.Lyrics().load(lyrics.Options(path=str(path), num_steps=3, max_chars=None, validation_fraction=0.25), seed=0, validation_split=0)
+    data = lyrics.Lyrics().load(
+        lyrics.Options(path=str(path), num_steps=3, max_chars=None, validation_fraction=0.25), seed=0, validation_split=0
+    )
     assert data.state["vocab"] == sorted(set("ab cdef")) and data.validation is not None
 
 
@@ -234,13 +237,18 @@ def test_missing_file_and_offline_download_say_how_to_fix(tmp_path: Path, monkey
         raise Exception("URL fetch failure: <urlopen error [Errno -3] Temporary failure in name resolution>")
 
     monkeypatch.setattr(keras().utils, "get_file", offline)
-    with pytest.raises(DataError, match=r"cannot download the lyrics corpus .* --set data.path=/path/to/jaychou_lyrics"):
+    with pytest.raises(
+        DataError,
+        match=r"jaychou_lyrics.txt.zip is not cached at .* and fetching .* failed .* --set data.path=/path/to/jaychou_lyrics",
+    ):
         lyrics.read_corpus(lyrics.Options())
 
 
 def test_validation_split_is_refused_in_favour_of_the_tail(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="data.validation_fraction"):
-        lyrics.Lyrics().load(lyrics.Options(path=str(lyrics_config(tmp_path, PHRASE * 3, "v").with_suffix(".txt"))), seed=0, validation_split=0.1)
+        lyrics.Lyrics().load(
+            lyrics.Options(path=str(lyrics_config(tmp_path, PHRASE * 3, "v").with_suffix(".txt"))), seed=0, validation_split=0.1
+        )
 
 
 def test_summary_counts_the_one_hot_kernel_as_simple_rnn_does(tmp_path: Path, cli) -> None:

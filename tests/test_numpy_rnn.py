@@ -12,14 +12,13 @@ import numpy as np
 import pytest
 import yaml
 
+from rnnlab.commands.predict import Answerer, RunPredictor
 from rnnlab.config import ModelConfig, load_config
 from rnnlab.data import alphabet
 from rnnlab.data.contract import Predictor, TaskSpec
+from rnnlab.data.sampling import generate
 from rnnlab.model.builder import build_model
 from rnnlab.model.numpy_engine import LayerWeights, Network, Unsupported, keras_layers, load_network, save_weights
-from rnnlab.data.sampling import generate
-
-from rnnlab.commands.predict import Answerer, RunPredictor
 from rnnlab.run.opening import open_run
 from rnnlab.runtime import keras
 from rnnlab.train.trainer import train
@@ -108,7 +107,9 @@ def lyrics_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     (folder / "corpus.txt").write_text(CORPUS, encoding="utf-8")
     data = {"path": str(folder / "corpus.txt"), "max_chars": None}
     return {
-        name: train(load_config(shipped_config(name, folder, data=data, training={"epochs": 1, "batch_size": 4})), verbose=0).run_dir
+        name: train(
+            load_config(shipped_config(name, folder, data=data, training={"epochs": 1, "batch_size": 4})), verbose=0
+        ).run_dir
         for name in LYRICS
     }
 
@@ -182,16 +183,22 @@ print("TF_LOADED" if "tensorflow" in sys.modules or "keras" in sys.modules else 
 
 def test_alphabet_predict_command_does_not_import_tensorflow(shipped_runs: dict[str, Path]) -> None:
     env = {**os.environ, "PYTHONPATH": str(PROJECT)}
-    out = subprocess.run([sys.executable, "-c", PROBE, str(shipped_runs["alphabet_onehot"]), "c"], capture_output=True,
-                         text=True, env=env, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, str(shipped_runs["alphabet_onehot"]), "c"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert out.stdout.splitlines()[0].startswith("c -> "), out.stderr
     assert out.stdout.splitlines()[-1] == "TF_ABSENT"
 
 
 def test_lyrics_predict_command_does_not_import_tensorflow(lyrics_runs: dict[str, Path]) -> None:
     env = {**os.environ, "PYTHONPATH": str(PROJECT)}
-    out = subprocess.run([sys.executable, "-c", PROBE, str(lyrics_runs["lyrics_rnn"]), "分开"], capture_output=True,
-                         text=True, env=env, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, str(lyrics_runs["lyrics_rnn"]), "分开"], capture_output=True, text=True, env=env, timeout=60
+    )
     lines = out.stdout.splitlines()
     assert lines[0].startswith("分开") and len(lines[0]) == 2 + 50, out.stderr
     assert set(lines[0]) <= set(CORPUS)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnlab.train.pipeline import epoch_batches
-from rnnlab.train.pipeline import array_batches, untuned
 from rnnlab.runtime import tensorflow
+from rnnlab.train.pipeline import array_batches, epoch_batches, untuned
 
 
 def test_array_batches_are_the_arrays_in_order_without_autotuning() -> None:

@@ -6,13 +6,11 @@ import hashlib
 import io
 import sys
 import tarfile
-import zipfile
 from pathlib import Path
 
 import pytest
 
 from rnnlab import progress
-from rnnlab.errors import DataError
 
 
 def make_tar(path: Path, members: dict[str, bytes]) -> Path:
@@ -65,7 +63,13 @@ def test_imdb_reading_and_tokenizing_show_progress_only_when_shown(
     prepare()
     out, err = capsys.readouterr()
     assert out == ""
-    for step in ("Reading train/pos reviews", "600/600", "Learning the vocabulary", "Tokenizing 1,200 reviews", "Reading acl.tar.gz"):
+    for step in (
+        "Reading train/pos reviews",
+        "600/600",
+        "Learning the vocabulary",
+        "Tokenizing 1,200 reviews",
+        "Reading acl.tar.gz",
+    ):
         assert step in err, step
     monkeypatch.setenv(progress.QUIET_ENV, "1")
     prepare()

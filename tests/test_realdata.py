@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnnlab.run.files import RunFiles, read_history
+from rnnlab.commands.predict import predict
 from rnnlab.config import load_config
 from rnnlab.data import imdb
-from rnnlab.commands.predict import predict
+from rnnlab.run.files import RunFiles, read_history
 from rnnlab.train.trainer import train
 from tests.conftest import SHARED_DATA, shipped_config
 

@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnnlab.run.files import RunFiles, read_history
-from rnnlab.run.plots import curve_panels
+from rnnlab.commands.predict import open_answerer
+from rnnlab.commands.summary import summary_for_config
 from rnnlab.config import load_config
 from rnnlab.data import regression
 from rnnlab.errors import DataError
-from rnnlab.commands.predict import open_answerer
-from rnnlab.commands.summary import summary_for_config
+from rnnlab.run.files import RunFiles, read_history
+from rnnlab.run.plots import curve_panels
 from rnnlab.train.trainer import train
 from tests.conftest import CONFIGS, shipped_config
 
@@ -22,7 +22,7 @@ LESSON = ["1,2;2,3;3,4", "5,6;6,7;7,8", "9,10;10,11;11,12"]
 
 
 def test_built_in_data_is_the_lessons() -> None:
-    data = regression.load(regression.Options(), seed=0, validation_split=0.0)
+    data = regression.Regression().load(regression.Options(), seed=0, validation_split=0.0)
     assert data.train.x.shape == (3, 3, 2) and data.train.y.tolist() == [10, 20, 30]
     assert data.train.x[1].tolist() == [[5, 6], [6, 7], [7, 8]]
     assert (data.spec.timesteps, data.spec.features, data.spec.kind) == (3, 2, "regression")
@@ -32,11 +32,11 @@ def test_csv_and_npz_layouts_read_the_same_data(tmp_path: Path) -> None:
     csv_path = tmp_path / "seqs.csv"
     csv_path.write_text('sequence,target\n"1,2;2,3;3,4",10\n5 6;6 7;7 8,20\n\n', encoding="utf-8")
     np.savez(tmp_path / "seqs.npz", x=np.array(regression.LESSON_X[:2]), y=np.array([10, 20]))
-    from_csv = regression.load(regression.Options(path=str(csv_path)), seed=0, validation_split=0.0)
-    from_npz = regression.load(regression.Options(path=str(tmp_path / "seqs.npz")), seed=0, validation_split=0.0)
+    from_csv = regression.Regression().load(regression.Options(path=str(csv_path)), seed=0, validation_split=0.0)
+    from_npz = regression.Regression().load(regression.Options(path=str(tmp_path / "seqs.npz")), seed=0, validation_split=0.0)
     np.testing.assert_array_equal(from_csv.train.x, from_npz.train.x)
     np.testing.assert_array_equal(from_csv.train.y, [10, 20])
-    assert regression.spec(regression.Options(path=str(csv_path))) is None
+    assert regression.Regression().spec(regression.Options(path=str(csv_path))) is None
 
 
 @pytest.mark.parametrize(
@@ -52,7 +52,7 @@ def test_bad_csv_names_the_line_and_the_fix(tmp_path: Path, content: str, messag
     path = tmp_path / "bad.csv"
     path.write_text(content, encoding="utf-8")
     with pytest.raises(DataError, match=message):
-        regression.load(regression.Options(path=str(path)), seed=0, validation_split=0.0)
+        regression.Regression().load(regression.Options(path=str(path)), seed=0, validation_split=0.0)
 
 
 def test_npz_with_objects_or_missing_arrays_is_refused(tmp_path: Path) -> None:
@@ -82,8 +82,9 @@ def test_lesson_model_trains_within_half_a_unit(cli, tmp_path: Path) -> None:
     epoch holds 200 of the lesson's full-batch steps (Keras's per-epoch overhead dominates otherwise)."""
     x, y = np.array(regression.LESSON_X, dtype=np.float32), np.array(regression.LESSON_Y, dtype=np.float32)
     np.savez(tmp_path / "lesson.npz", x=np.repeat(x, 200, axis=0), y=np.repeat(y, 200))
-    config = shipped_config("regression_rnn", tmp_path, data={"path": str(tmp_path / "lesson.npz")},
-                            training={"epochs": 10, "batch_size": 3})
+    config = shipped_config(
+        "regression_rnn", tmp_path, data={"path": str(tmp_path / "lesson.npz")}, training={"epochs": 10, "batch_size": 3}
+    )
     run_dir = train(load_config(config), verbose=0).run_dir
     answers = open_answerer(run_dir).answer(LESSON)
     values = [a.record["output"] for a in answers]

@@ -8,7 +8,16 @@ import re
 from tests.conftest import PROJECT
 
 SOURCES = sorted((PROJECT / "rnnlab").rglob("*.py"))
-FORBIDDEN = ["yaml.load(", "yaml.unsafe_load", "yaml.full_load", "allow_pickle=True", "safe_mode=False", "pickle.load", "eval(", "exec("]
+FORBIDDEN = [
+    "yaml.load(",
+    "yaml.unsafe_load",
+    "yaml.full_load",
+    "allow_pickle=True",
+    "safe_mode=False",
+    "pickle.load",
+    "eval(",
+    "exec(",
+]
 
 
 def test_no_unsafe_loader_appears_in_the_package() -> None:

@@ -1,13 +1,11 @@
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
+from rnnlab.commands.summary import summary_for_config
 from rnnlab.config import ModelConfig, load_config
 from rnnlab.data.contract import TaskSpec
 from rnnlab.model.builder import build_model
-from rnnlab.commands.summary import summary_for_config
 from rnnlab.model.params import summarize
 from tests.conftest import CONFIGS
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnnlab.run.files import RunFiles
-from rnnlab.config import load_config
-from rnnlab.errors import RunError
 from rnnlab.commands.export import export_run
 from rnnlab.commands.predict import predict
+from rnnlab.config import load_config
+from rnnlab.errors import RunError
+from rnnlab.run.files import RunFiles
 from rnnlab.runtime import keras
 from rnnlab.train.trainer import train
 from tests.conftest import shipped_config
@@ -102,8 +102,12 @@ def test_same_seed_same_metrics(tmp_path: Path) -> None:
 def test_grouping_batches_per_call_changes_speed_not_results(tmp_path: Path) -> None:
     finals = []
     for group in (1, 4):
-        path = shipped_config("alphabet_embedding", tmp_path, experiment={"name": f"spe{group}"},
-                              training={"epochs": 5, "batch_size": 2, "steps_per_execution": group})
+        path = shipped_config(
+            "alphabet_embedding",
+            tmp_path,
+            experiment={"name": f"spe{group}"},
+            training={"epochs": 5, "batch_size": 2, "steps_per_execution": group},
+        )
         finals.append(train(load_config(path), verbose=0).metrics["final"])
     assert finals[0]["loss"] == pytest.approx(finals[1]["loss"], rel=1e-5)
     assert finals[0]["accuracy"] == finals[1]["accuracy"]
@@ -143,9 +147,7 @@ def summary_plugins(folder: Path) -> dict[str, set[str]]:
 
 
 def test_tensorboard_logs_land_in_the_run_folder(cli, tmp_path: Path) -> None:
-    config = shipped_config(
-        "alphabet_onehot", tmp_path, training={"epochs": 2, "validation_split": 0.4, "tensorboard": True}
-    )
+    config = shipped_config("alphabet_onehot", tmp_path, training={"epochs": 2, "validation_split": 0.4, "tensorboard": True})
     result = cli("train", str(config))
     assert result.exit_code == 0, result.output
     logs = tmp_path / "checkpoints" / "alphabet_onehot" / "tensorboard"

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from rnnlab.commands import verify as verify_module
+from rnnlab.commands.verify import LESSON_EXPECTED, compare, grid_model, lesson_check, model_batch, verify
 from rnnlab.config import load_config
 from rnnlab.data.contract import TaskSpec
 from rnnlab.model.numpy_engine import Network, keras_layers
 from rnnlab.train.trainer import train
-from rnnlab.commands.verify import LESSON_EXPECTED, compare, grid_model, lesson_check, model_batch, verify
 from tests.conftest import shipped_config
 
 SPEC = TaskSpec(kind="tagging", timesteps=5, vocab_size=6, num_classes=6)

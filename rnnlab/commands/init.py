@@ -14,10 +14,9 @@ import yaml
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from rnnlab import atomic
+from rnnlab import atomic, data
 from rnnlab.config import Config, validate
 from rnnlab.config.loading import section_model
-from rnnlab import data
 from rnnlab.errors import ConfigError
 
 COMMENT_COLUMN = 34

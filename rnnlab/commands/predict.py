@@ -16,9 +16,9 @@ import numpy as np
 
 from rnnlab.data import dataset
 from rnnlab.data.contract import Dataset, Prediction
+from rnnlab.errors import RunError
 from rnnlab.model.builder import model_inputs
 from rnnlab.model.numpy_engine import Network, Unsupported, load_network
-from rnnlab.errors import RunError
 from rnnlab.model.stepping import keras_step
 from rnnlab.run.opening import Run, load_saved_model, open_run
 
@@ -83,7 +83,7 @@ class RunPredictor:
             return out, state
         if self._step is None:
             self._step = keras_step(self._keras)
-        return self._step(ids, state)  # type: ignore[no-any-return]
+        return self._step(ids, state)
 
 
 class Answerer:

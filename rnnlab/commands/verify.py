@@ -68,7 +68,7 @@ class LessonCheck:
 
     keras: list[list[float]]
     numpy: list[list[float]]
-    expected: list[list[float]] = field(default_factory=lambda: LESSON_EXPECTED)
+    expected: list[list[int]] = field(default_factory=lambda: LESSON_EXPECTED)
 
     @property
     def passed(self) -> bool:
@@ -169,7 +169,9 @@ def random_weights(model: Any, rng: np.random.Generator) -> None:
 
 
 def grid_model(layer: str, encoding: str, num_layers: int, bidirectional: bool, spec: TaskSpec) -> Any:
-    cfg = ModelConfig(layer=layer, encoding=encoding, units=4, embedding_dim=3, num_layers=num_layers, bidirectional=bidirectional)
+    cfg = ModelConfig(
+        layer=layer, encoding=encoding, units=4, embedding_dim=3, num_layers=num_layers, bidirectional=bidirectional
+    )
     return build_model(cfg, spec)
 
 
@@ -178,7 +180,7 @@ def model_batch(spec: TaskSpec, encoding: str, rng: np.random.Generator, batch: 
     steps = spec.timesteps or default_steps
     if spec.token_input:
         return model_inputs(rng.integers(0, spec.vocab_size, size=(batch, steps)).astype(np.int32), spec, encoding)
-    return rng.normal(0.0, 3.0, size=(batch, steps, spec.features)).astype(np.float32)
+    return rng.normal(0.0, 3.0, size=(batch, steps, spec.features or 1)).astype(np.float32)
 
 
 def grid_checks(seed: int, tolerance: float) -> list[Check]:
@@ -217,7 +219,9 @@ def run_check(run_dir: Path, seed: int, tolerance: float) -> Check:
     return Check(title, compare(model, x, engine, tolerance))
 
 
-def verify(run_dir: Path | None = None, *, seed: int = 0, tolerance: float = DEFAULT_TOLERANCE, lesson_only: bool = False) -> Verification:
+def verify(
+    run_dir: Path | None = None, *, seed: int = 0, tolerance: float = DEFAULT_TOLERANCE, lesson_only: bool = False
+) -> Verification:
     if run_dir is not None:
         return Verification([run_check(run_dir, seed, tolerance)])
     if lesson_only:

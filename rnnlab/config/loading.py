@@ -21,7 +21,6 @@ from rnnlab.data import names, option_classes
 from rnnlab.errors import ConfigError
 
 
-
 def parse_override(expression: str) -> tuple[list[str], Any]:
     """``training.epochs=5`` → (["training", "epochs"], 5), the value typed as YAML."""
     key, sep, raw = expression.partition("=")

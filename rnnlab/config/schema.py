@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -73,7 +73,9 @@ class Training(Section):
     epochs: int = Field(10, ge=1, description="epochs per `rnnlab train` call (a re-run continues for as many more)")
     clipnorm: float | None = Field(None, gt=0.0, description="clip the global gradient norm to this (Keras global_clipnorm)")
     backup_interval_s: float = Field(
-        0.0, ge=0.0, description="seconds between writes of the resumable backup (backup/) and of a new best.weights.h5; 0 = every epoch"
+        0.0,
+        ge=0.0,
+        description="seconds between writes of the resumable backup (backup/) and of a new best.weights.h5; 0 = every epoch",
     )
     steps_per_execution: int = Field(
         1, ge=1, description="batches per compiled call (Keras steps_per_execution); saves per-batch overhead on small models"
@@ -89,9 +91,7 @@ class Training(Section):
     distribute: Literal["none", "mirrored", "multi_worker"] = Field(
         "none", description="tf.distribute strategy: none, mirrored (this machine's devices) or multi_worker (TF_CONFIG)"
     )
-    devices: int | None = Field(
-        None, ge=1, description="mirrored over this many logical CPU devices instead of the visible GPUs"
-    )
+    devices: int | None = Field(None, ge=1, description="mirrored over this many logical CPU devices instead of the visible GPUs")
 
     @field_validator("early_stopping", mode="before")
     @classmethod
@@ -103,7 +103,7 @@ class Training(Section):
         return value
 
     @model_validator(mode="after")
-    def _momentum_needs_sgd_or_rmsprop(self) -> "Training":
+    def _momentum_needs_sgd_or_rmsprop(self) -> Training:
         if self.momentum and self.optimizer not in MOMENTUM_OPTIMIZERS:
             raise ValueError(
                 f"momentum is only for optimizer sgd or rmsprop (here {self.optimizer!r}); "
@@ -112,7 +112,7 @@ class Training(Section):
         return self
 
     @model_validator(mode="after")
-    def _devices_need_mirrored(self) -> "Training":
+    def _devices_need_mirrored(self) -> Training:
         if self.devices is not None and self.distribute != "mirrored":
             raise ValueError(
                 f"devices is only for distribute: mirrored (here {self.distribute!r}); "
@@ -121,7 +121,11 @@ class Training(Section):
         return self
 
 
-DataOptions = Annotated[Union[tuple(option_classes())], Field(discriminator="dataset")]  # type: ignore[valid-type]
+if TYPE_CHECKING:
+    DataOptions = Any
+else:
+    DataOptions = Annotated[tuple(option_classes()), Field(discriminator="dataset")]
+"""The ``data:`` section: whichever registered dataset's ``Options`` its ``dataset`` key names."""
 
 
 class Config(Section):

@@ -57,7 +57,7 @@ def loaded() -> dict[str, Dataset]:
     for name, target in registered().items():
         try:
             out[name] = instantiate(name, target)
-        except Exception as exc:  # noqa: BLE001 - one broken plugin must not take every command down
+        except Exception as exc:
             if name in BUILT_IN:
                 raise
             log.warning("left out dataset %r from %s: %s: %s", name, target, type(exc).__name__, exc)
@@ -70,7 +70,7 @@ def instantiate(name: str, target: str) -> Dataset:
     if not (isinstance(cls, type) and issubclass(cls, Dataset)):
         raise TypeError(f"{target} is not a subclass of rnnlab.data.contract.Dataset")
     if cls.name() != name:
-        raise TypeError(f"{target}: Options.dataset defaults to {cls.name()!r}, not the registered name {name!r}")
+        raise TypeError(f"{target}: options_model.dataset defaults to {cls.name()!r}, not the registered name {name!r}")
     return cls()
 
 
@@ -79,4 +79,4 @@ def dataset(name: str) -> Dataset:
 
 
 def option_classes() -> list[type[BaseModel]]:
-    return [d.Options for d in loaded().values()]
+    return [d.options_model for d in loaded().values()]

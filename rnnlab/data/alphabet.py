@@ -34,7 +34,7 @@ class Options(BaseModel):
         return letters
 
     @model_validator(mode="after")
-    def _window_fits(self) -> "Options":
+    def _window_fits(self) -> Options:
         if self.window > len(self.letters):
             raise ValueError(
                 f"window {self.window} is longer than the {len(self.letters)} letters "
@@ -60,7 +60,9 @@ def encode(text: str, state: dict[str, Any], window: int) -> np.ndarray:
     vocab: list[str] = state["vocab"]
     missing = unknown(text, vocab)
     if missing:
-        raise DataError(f"prefix {text!r}: {quoted(missing)} not in this run's letters {''.join(vocab)!r}; use only those letters")
+        raise DataError(
+            f"prefix {text!r}: {quoted(missing)} not in this run's letters {''.join(vocab)!r}; use only those letters"
+        )
     if len(text) != window:
         example = "".join(vocab[:window])
         raise DataError(
@@ -71,7 +73,7 @@ def encode(text: str, state: dict[str, Any], window: int) -> np.ndarray:
 
 
 class Alphabet(Dataset[Options]):
-    Options = Options
+    options_model = Options
 
     def spec(self, options: Options) -> TaskSpec:
         size = len(options.letters)

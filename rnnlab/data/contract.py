@@ -2,7 +2,7 @@
 
 A dataset is a subclass of ``Dataset`` in its own module (``rnnlab/data/<name>.py``, or any
 installed package that registers it under the entry-point group ``rnnlab.datasets``). It names its
-config section with ``Options``, a pydantic model whose ``dataset: Literal["<name>"]`` field tags
+config section with ``options_model``, a pydantic model whose ``dataset: Literal["<name>"]`` field tags
 it inside ``data:``; every other hook has a default, so a new dataset writes ``load`` and
 ``predict`` and whatever else it needs. The stages after this one call the hooks and nothing
 else: no hook is looked up by name.
@@ -115,14 +115,15 @@ O = TypeVar("O", bound=BaseModel)
 
 
 class Dataset(ABC, Generic[O]):
-    """One dataset. Subclasses set ``Options`` and implement ``load`` and ``predict``."""
+    """One dataset. Subclasses set ``options_model`` and implement ``load`` and ``predict``."""
 
-    Options: ClassVar[type[BaseModel]]
-    """The ``data:`` section's schema; its ``dataset`` field is ``Literal["<name>"]`` with that default."""
+    options_model: ClassVar[type[BaseModel]]
+    """The ``data:`` section's schema (a pydantic model, conventionally named ``Options`` in the
+    dataset's module); its ``dataset`` field is ``Literal["<name>"]`` with that default."""
 
     @classmethod
     def name(cls) -> str:
-        return str(cls.Options.model_fields["dataset"].default)
+        return str(cls.options_model.model_fields["dataset"].default)
 
     @classmethod
     def about(cls) -> str:

@@ -26,7 +26,7 @@ class Options(BaseModel):
     target: str | list[str] = Field("ohlol", description="the label string(s), as long as their source")
 
     @model_validator(mode="after")
-    def _pairs_line_up(self) -> "Options":
+    def _pairs_line_up(self) -> Options:
         sources, targets = as_list(self.source), as_list(self.target)
         if not sources:
             raise ValueError("no source strings; give at least one, e.g. source: hello")
@@ -57,7 +57,7 @@ def encode(text: str, state: dict[str, Any]) -> np.ndarray:
 
 
 class Hello(Dataset[Options]):
-    Options = Options
+    options_model = Options
 
     def spec(self, options: Options) -> TaskSpec:
         """Any length is accepted at predict time (``timesteps=None``): the layers share weights over steps."""

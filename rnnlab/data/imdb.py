@@ -60,7 +60,7 @@ class Options(BaseModel):
     )
 
     @model_validator(mode="after")
-    def _sources_need(self) -> "Options":
+    def _sources_need(self) -> Options:
         if self.source == "directory" and not self.path:
             raise ValueError("source 'directory' needs data.path: an aclImdb folder or aclImdb_*.tar.gz")
         if self.source == "keras" and self.num_words <= self.index_from + 1:
@@ -109,7 +109,9 @@ def read_npz(path: Path) -> dict[str, Corpus]:
         try:
             x, y = fetch.npy_array(members[f"x_{split}"]), fetch.npy_array(members[f"y_{split}"])
         except (ValueError, pickle.UnpicklingError, EOFError) as exc:
-            raise DataError(f"{path}: x_{split}/y_{split} unreadable ({exc}); only arrays of word-id lists are accepted") from None
+            raise DataError(
+                f"{path}: x_{split}/y_{split} unreadable ({exc}); only arrays of word-id lists are accepted"
+            ) from None
         ids = _id_lists(x, f"{path}: x_{split}")
         labels = np.asarray(y)
         if labels.shape != (len(ids),) or not np.isin(labels, (0, 1)).all():
@@ -141,8 +143,7 @@ def download(name: str, file_hash: str) -> Path:
         name,
         KERAS_ORIGIN + name,
         file_hash,
-        offline_fix="download it, or set data.path to a local Keras-layout imdb.npz "
-        "(and data.word_index to its word index json)",
+        offline_fix="download it, or set data.path to a local Keras-layout imdb.npz (and data.word_index to its word index json)",
     )
 
 
@@ -227,7 +228,9 @@ def _folder_reviews(path: Path, splits: tuple[str, ...]) -> dict[tuple[str, str]
                     (str(f), f.read_bytes()) for f in progress.track(files, f"Reading {split}/{label} reviews") if f.is_file()
                 ]
             except OSError as exc:
-                raise DataError(f"{exc.filename}: cannot read this review ({exc.strerror}); fix its permissions or remove it") from None
+                raise DataError(
+                    f"{exc.filename}: cannot read this review ({exc.strerror}); fix its permissions or remove it"
+                ) from None
     return found
 
 
@@ -324,7 +327,7 @@ def label_name(label: int) -> str:
 
 
 class Imdb(Dataset[Options]):
-    Options = Options
+    options_model = Options
 
     def spec(self, options: Options) -> TaskSpec:
         return task_spec(options)

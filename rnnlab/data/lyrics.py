@@ -146,10 +146,8 @@ def encode_prefix(text: str, vocab: list[str]) -> list[int]:
     return char_ids(text, vocab).tolist()
 
 
-
-
 class Lyrics(Dataset[Options]):
-    Options = Options
+    options_model = Options
 
     def load(self, options: Options, *, seed: int, validation_split: float) -> Prepared:
         if validation_split > 0:
@@ -176,10 +174,9 @@ class Lyrics(Dataset[Options]):
             return FitPlan(data.train, data.validation, callbacks=[perplexity])
         train = consecutive(data.train, batch_size, "training text")
         validation = consecutive(data.validation, batch_size, "validation tail") if data.validation is not None else None
-        resetter = callbacks.LambdaCallback(
-            on_epoch_begin=lambda epoch, logs: reset_states(resetter.model),
-            on_test_begin=lambda logs=None: reset_states(resetter.model),
-        )
+        resetter: Any = callbacks.LambdaCallback()
+        resetter.on_epoch_begin = lambda epoch, logs=None: reset_states(resetter.model)
+        resetter.on_test_begin = lambda logs=None: reset_states(resetter.model)
         return FitPlan(train, validation, shuffle=False, stateful_batch=batch_size, callbacks=[resetter, perplexity])
 
     def predict(

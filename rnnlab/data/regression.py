@@ -53,7 +53,9 @@ def parse_sequence(text: str, where: str) -> np.ndarray:
         array = np.array(rows, dtype=np.float32)
     except (ValueError, TypeError):
         if isinstance(rows, list) and len({len(r) for r in rows if isinstance(r, list)}) > 1:
-            raise DataError(f"{where}: {text!r} has steps of different lengths; give every step as many numbers, e.g. {EXAMPLE!r}") from None
+            raise DataError(
+                f"{where}: {text!r} has steps of different lengths; give every step as many numbers, e.g. {EXAMPLE!r}"
+            ) from None
         raise DataError(
             f"{where}: {text!r} is not a sequence of numbers; write steps separated by ';' and a step's numbers "
             f"by ',' (e.g. {EXAMPLE!r}) or JSON like [[1,2],[2,3],[3,4]]"
@@ -71,7 +73,7 @@ def read_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not UTF-8 text (byte {exc.start}); save the CSV as UTF-8") from None
     except csv.Error as exc:
-        raise DataError(f"{path}: not a readable CSV ({exc}); write rows like \"{EXAMPLE}\",10") from None
+        raise DataError(f'{path}: not a readable CSV ({exc}); write rows like "{EXAMPLE}",10') from None
     if not rows or [c.strip() for c in rows[0]] != ["sequence", "target"]:
         raise DataError(f"{path}: the first row must be the header 'sequence,target'; then rows like \"{EXAMPLE}\",10")
     xs, ys = [], []
@@ -80,7 +82,9 @@ def read_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
             continue
         where = f"{path}, line {number}"
         if len(row) != 2:
-            raise DataError(f"{where}: expected 2 columns (sequence,target), got {len(row)}; quote a sequence that contains commas")
+            raise DataError(
+                f"{where}: expected 2 columns (sequence,target), got {len(row)}; quote a sequence that contains commas"
+            )
         xs.append(parse_sequence(row[0], where))
         try:
             ys.append(float(row[1]))
@@ -93,7 +97,7 @@ def read_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 def stack_sequences(xs: list[np.ndarray], path: Path) -> np.ndarray:
     if not xs:
-        raise DataError(f"{path}: no samples; add rows like \"{EXAMPLE}\",10")
+        raise DataError(f'{path}: no samples; add rows like "{EXAMPLE}",10')
     shapes = sorted({x.shape for x in xs})
     if len(shapes) > 1:
         raise DataError(f"{path}: sequences differ in (steps, features): {shapes[:3]}; give every sample the same shape")
@@ -151,7 +155,7 @@ def encode(text: str, state: dict[str, Any]) -> np.ndarray:
 
 
 class Regression(Dataset[Options]):
-    Options = Options
+    options_model = Options
 
     def spec(self, options: Options) -> TaskSpec | None:
         if options.path is not None:

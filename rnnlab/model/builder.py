@@ -49,7 +49,7 @@ def recurrent_layers(cfg: ModelConfig, spec: TaskSpec, stateful: bool = False) -
     layers = []
     for i in range(cfg.num_layers):
         last = i == cfg.num_layers - 1
-        options = {}
+        options: dict[str, Any] = {}
         if i == 0 and gathers_onehot(cfg, spec):
             from rnnlab.model.layers import OneHotSimpleRNN
 

@@ -10,12 +10,15 @@ loop itself is Keras's own (``rnnlab.private_api.keras_rnn_loop``).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rnnlab.private_api import keras_rnn_loop
 from rnnlab.runtime import keras
 
-k = keras()
+if TYPE_CHECKING:
+    import keras as k
+else:
+    k = keras()
 ops = k.ops
 
 

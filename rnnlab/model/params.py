@@ -11,7 +11,6 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 
-
 @dataclass(frozen=True)
 class LayerParams:
     name: str

@@ -34,7 +34,7 @@ def keras_step(model: Any) -> StepFn:
     @tf.function(reduce_retracing=True)
     def run(ids: Any, states: list[list[Any]]) -> tuple[Any, list[list[Any]]]:
         x = ids
-        new_states = []
+        new_states: list[list[Any]] = []
         for layer in model.layers:
             if hasattr(layer, "vocab_size"):
                 x = tf.one_hot(x, layer.vocab_size)

@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 
-
 DUMP_FULL_LIMIT = 100_000
 
 
@@ -87,7 +86,16 @@ class RunFiles:
 
     def outputs(self) -> list[Path]:
         """Files a fresh run replaces (the config and vocabulary are rewritten first anyway)."""
-        return [self.best_weights, self.model, self.numpy_weights, self.history, self.weights_dump, self.curves, self.metrics, self.summary]
+        return [
+            self.best_weights,
+            self.model,
+            self.numpy_weights,
+            self.history,
+            self.weights_dump,
+            self.curves,
+            self.metrics,
+            self.summary,
+        ]
 
 
 def read_history(path: Path) -> dict[str, list[float]]:

@@ -10,8 +10,8 @@ import yaml
 
 from rnnlab.config import Config, load_config, validate
 from rnnlab.data.contract import TaskSpec
-from rnnlab.run.files import RunFiles, read_json
 from rnnlab.errors import ConfigError, RunError
+from rnnlab.run.files import RunFiles, read_json
 
 
 @dataclass
@@ -53,7 +53,7 @@ def load_saved_model(files: RunFiles) -> Any:
 
     try:
         return keras().saving.load_model(files.model, safe_mode=True, custom_objects=custom_objects())
-    except Exception as exc:  # noqa: BLE001 - a damaged or unsafe file gets one line, whatever Keras raises
+    except Exception as exc:
         if "safe_mode" in str(exc):
             raise RunError(
                 f"{files.model}: refused: it holds Python code (e.g. a Lambda layer) that rnnlab never saves, so it "
@@ -101,7 +101,9 @@ def open_run(target: str | Path, overrides: tuple[str, ...] | list[str] = ()) ->
         files = RunFiles(config.run_dir)
     if not files.model.is_file() or not files.task.is_file():
         if backup_exists(files):
-            raise RunError(f"{files.root}: training was interrupted before the first model was saved; run `rnnlab train {target}` to resume it")
+            raise RunError(
+                f"{files.root}: training was interrupted before the first model was saved; run `rnnlab train {target}` to resume it"
+            )
         raise RunError(f"{files.root}: no trained model yet; run `rnnlab train {target}` first")
     if not target.is_dir():
         check_same_model(files, config)

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from rnnlab import atomic
-from rnnlab.run.files import RunFiles, read_history
 from rnnlab.errors import RunError
+from rnnlab.run.files import RunFiles, read_history
 
 
 @dataclass

@@ -16,7 +16,7 @@ import math
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,7 +24,10 @@ from rnnlab import atomic
 from rnnlab.run.files import monitor_mode
 from rnnlab.runtime import keras
 
-k = keras()
+if TYPE_CHECKING:
+    import keras as k
+else:
+    k = keras()
 
 
 def improves(value: float, best: float | None, mode: str, min_delta: float = 0.0) -> bool:

@@ -121,6 +121,6 @@ def fit_data(config: Config, split: Split, spec: TaskSpec, *, shuffle: bool) -> 
 
 def evaluate_split(model: Any, split: Split, config: Config, spec: TaskSpec) -> dict[str, float]:
     data = fit_data(config, split, spec, shuffle=False)
-    batches = array_batches(*data, config.training.batch_size) if isinstance(data, tuple) else data
+    batches = array_batches(data[0], data[1], config.training.batch_size) if isinstance(data, tuple) else data
     scores = model.evaluate(batches, verbose=0, return_dict=True)
     return {f"test_{k}": round(float(v), 6) for k, v in scores.items()}

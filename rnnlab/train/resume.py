@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rnnlab import atomic
 from rnnlab.config import Config
@@ -32,11 +32,15 @@ from rnnlab.run.files import RunFiles
 from rnnlab.runtime import keras
 
 log = logging.getLogger("rnnlab")
-k = keras()
+if TYPE_CHECKING:
+    import keras as k
+else:
+    k = keras()
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 EPOCH_DELAY_ENV = "RNNLAB_EPOCH_DELAY"
 BACKUP_STATE = "state.json"
+
 
 class StopRequest:
     """Set by the first Ctrl-C/SIGTERM; calling it says whether a stop was asked for."""
@@ -106,10 +110,9 @@ class EpochBackup(k.callbacks.Callback):
             self.model.optimizer.build(self.model.trainable_variables)
         try:
             self.model.load_weights(self.folder / state["weights"])
-        except Exception as exc:  # noqa: BLE001 - any unreadable backup gets the same advice
+        except Exception as exc:
             raise RunError(
-                f"{self.folder}: the training backup cannot be read ({type(exc).__name__}); "
-                "pass --fresh to start over"
+                f"{self.folder}: the training backup cannot be read ({type(exc).__name__}); pass --fresh to start over"
             ) from None
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
@@ -210,18 +213,17 @@ def trim_history(path: Path, epochs: int) -> None:
     lines = text.splitlines(keepends=True)
     if not lines:
         return
-    kept = [lines[0]] + [
-        line for line in lines[1:] if line.endswith("\n") and _epoch_of(line) is not None and _epoch_of(line) < epochs
-    ]
+    kept = [lines[0]] + [line for line in lines[1:] if line.endswith("\n") and 0 <= _epoch_of(line) < epochs]
     if len(kept) != len(lines):
         atomic.write_text(path, "".join(kept))
 
 
-def _epoch_of(line: str) -> int | None:
+def _epoch_of(line: str) -> int:
+    """The row's 0-based epoch, or -1 for a line that is not a whole row."""
     try:
         return int(next(csv.reader(io.StringIO(line)))[0])
     except (StopIteration, ValueError, IndexError):
-        return None
+        return -1
 
 
 @contextlib.contextmanager

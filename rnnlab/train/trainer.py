@@ -24,18 +24,18 @@ import numpy as np
 from rnnlab import atomic
 from rnnlab.config import Config, dump_config
 from rnnlab.data import dataset
-from rnnlab.data.contract import Dataset, FitPlan, Prepared, Split, TaskSpec
+from rnnlab.data.contract import Dataset, Prepared, TaskSpec
 from rnnlab.errors import ConfigError, RnnlabError, RunError
-from rnnlab.model.builder import build_model, loss_and_metrics, model_inputs
+from rnnlab.model.builder import build_model, loss_and_metrics
 from rnnlab.model.numpy_engine import save_weights
 from rnnlab.model.params import summarize
-from rnnlab.run.files import RunFiles, best_index, best_value, monitor_mode, read_history, read_json, weights_dump
+from rnnlab.run.files import RunFiles, best_index, best_value, read_history, read_json, weights_dump
 from rnnlab.run.opening import backup_exists, check_same_model, load_saved_model
 from rnnlab.run.plots import plot_curves
 from rnnlab.runtime import keras, tensorflow
 from rnnlab.train import distribute
 from rnnlab.train.callbacks import BestCheckpoint, CarriedEarlyStopping, EpochSeeds
-from rnnlab.train.pipeline import array_batches, epoch_batches, fit_data, padded_batches
+from rnnlab.train.pipeline import array_batches, epoch_batches, evaluate_split, fit_data, padded_batches
 from rnnlab.train.resume import fault_callbacks, interrupted_as_error, resume_epoch, stop_requests
 
 log = logging.getLogger("rnnlab")
@@ -127,8 +127,7 @@ def prepare_run_dir(files: RunFiles) -> None:
         probe.unlink()
     except OSError as exc:
         raise RunError(
-            f"{files.root}: cannot write the run folder ({exc.strerror or exc}); "
-            "choose a writable experiment.output_root"
+            f"{files.root}: cannot write the run folder ({exc.strerror or exc}); choose a writable experiment.output_root"
         ) from None
 
 
@@ -138,9 +137,7 @@ def completed_epochs(files: RunFiles) -> int:
     return int(read_json(files.metrics).get("epochs", 0))
 
 
-def load_or_build(
-    config: Config, data: Prepared, files: RunFiles, fresh: bool, batch_size: int | None = None
-) -> tuple[Any, int]:
+def load_or_build(config: Config, data: Prepared, files: RunFiles, fresh: bool, batch_size: int | None = None) -> tuple[Any, int]:
     """The model to fit and the epoch it starts at."""
     if not fresh and files.model.is_file() and files.config.is_file():
         check_same_model(files, config, data.state)
@@ -282,9 +279,7 @@ def _train_locked(config: Config, files: RunFiles, strategy: Any, *, fresh: bool
             f"(backup in {files.backup}); pass --fresh to start over."
         )
     if initial_epoch:
-        messages.append(
-            f"Continuing run '{config.name}' from epoch {initial_epoch} ({files.model}); pass --fresh to start over."
-        )
+        messages.append(f"Continuing run '{config.name}' from epoch {initial_epoch} ({files.model}); pass --fresh to start over.")
         log.info(messages[-1])
     atomic.write_text(files.config, dump_config(config))
     atomic.write_json(files.vocab, data.state)
@@ -304,8 +299,14 @@ def _train_locked(config: Config, files: RunFiles, strategy: Any, *, fresh: bool
             epochs=initial_epoch + config.training.epochs,
             initial_epoch=resumed_at,
             callbacks=plan.callbacks
-            + callbacks(config, files, validation is not None, appending=resumed_at > 0, stop=stop,
-                        resumed=history_since(files, initial_epoch))
+            + callbacks(
+                config,
+                files,
+                validation is not None,
+                appending=resumed_at > 0,
+                stop=stop,
+                resumed=history_since(files, initial_epoch),
+            )
             + fault_callbacks(files, config.training.backup_interval_s, stop),
             shuffle=plan.shuffle,
             verbose=verbose,
@@ -392,7 +393,9 @@ def run_fit(
             **inputs,
             epochs=epochs,
             initial_epoch=initial_epoch,
-            validation_data=array_batches(*validation, batch_size) if isinstance(validation, tuple) else validation,
+            validation_data=array_batches(validation[0], validation[1], batch_size)
+            if isinstance(validation, tuple)
+            else validation,
             callbacks=callbacks,
             verbose=verbose,
         )
@@ -401,15 +404,21 @@ def run_fit(
     replicas = strategy.num_replicas_in_sync
     train_ds = padded_batches(*train, batch_size=batch_size, replicas=replicas, shuffle_seed=seed if shuffle else None)
     val_ds = (
-        None
-        if validation is None
-        else padded_batches(*validation, batch_size=batch_size, replicas=replicas, shuffle_seed=None)
+        None if validation is None else padded_batches(*validation, batch_size=batch_size, replicas=replicas, shuffle_seed=None)
     )
     if not distribute.is_multi_worker(strategy):
         return model.fit(
             train_ds, epochs=epochs, initial_epoch=initial_epoch, validation_data=val_ds, callbacks=callbacks, verbose=verbose
         )
-    steps = (math.ceil(len(train[0]) / batch_size), 0 if validation is None else math.ceil(len(validation[0]) / batch_size))
+    counts = (math.ceil(len(train[0]) / batch_size), 0 if validation is None else math.ceil(len(validation[0]) / batch_size))
     return distribute.fit_multi_worker(
-        strategy, model, train_ds, val_ds, steps, epochs=epochs, initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose
+        strategy,
+        model,
+        train_ds,
+        val_ds,
+        counts,
+        epochs=epochs,
+        initial_epoch=initial_epoch,
+        callbacks=callbacks,
+        verbose=verbose,
     )
