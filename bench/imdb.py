@@ -101,7 +101,7 @@ def config_for(data: dict[str, Any], epochs: int, bucketed: bool) -> Any:
 
 
 def limited(split: Any, limit: int, seed: int = 0) -> Any:
-    from rnnlab.datasets.base import Split
+    from rnnlab.data.contract import Split
 
     if not limit or len(split) <= limit:
         return split
@@ -138,10 +138,11 @@ class Turns:
 def one_contender(args: argparse.Namespace, turn: Turns) -> dict[str, Any]:
     """Load, fit and test one way in this process, taking turns with the other (see ``Turns``);
     the figures as a JSON-able dict."""
-    from rnnlab.datasets import imdb
-    from rnnlab.model import build_model
+    from rnnlab.data import imdb
+    from rnnlab.model.builder import build_model
     from rnnlab.runtime import keras
-    from rnnlab.train import compile_model, fit_data
+    from rnnlab.train.pipeline import fit_data
+    from rnnlab.train.trainer import compile_model
 
     k = keras()
     bucketed = args.one == "rnnlab"
@@ -149,7 +150,7 @@ def one_contender(args: argparse.Namespace, turn: Turns) -> dict[str, Any]:
     k.utils.set_random_seed(config.experiment.seed)
     turn("load")
     started = time.perf_counter()
-    data = imdb.load(config.data, seed=config.experiment.seed, validation_split=config.training.validation_split)
+    data = imdb.Imdb().load(config.data, seed=config.experiment.seed, validation_split=config.training.validation_split)
     load_s = time.perf_counter() - started
     train, validation, test = (limited(s, args.limit) for s in (data.train, data.validation, data.test))
 

@@ -10,7 +10,7 @@ characters, one-hot input, 256 hidden units, 35 steps, batch 32, consecutive bat
   ``tf.GradientTape``, the lesson's ``grad_clipping`` (global norm summed in Python, θ = 0.01),
   SGD at learning rate 100, consecutive batches with the state carried (the tape starts afresh
   each batch, so the state is detached); only the loss is fixed to read logits;
-- rnnlab: ``configs/lyrics_rnn.yaml`` through ``rnnlab.train.train`` (Adam 0.003, clip 1.0).
+- rnnlab: ``configs/lyrics_rnn.yaml`` through ``rnnlab.train.trainer.train`` (Adam 0.003, clip 1.0).
 
 Figures: training characters/second (steady epochs, the first one with tracing left out), wall
 time from the start of training to training perplexity ≤ 1.2, generation characters/second
@@ -185,10 +185,10 @@ def result(
 def run_rnnlab(path: Path, epochs: int, max_chars: int, workdir: Path) -> dict[str, Any]:
     import numpy as np
 
-    from rnnlab import train as trainer
-    from rnnlab.artifacts import read_history
+    from rnnlab.commands.predict import open_answerer
     from rnnlab.config import load_config
-    from rnnlab.predict import open_answerer
+    from rnnlab.run.files import read_history
+    from rnnlab.train import trainer
     from rnnlab.runtime import keras
 
     config = load_config(

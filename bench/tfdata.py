@@ -1,4 +1,4 @@
-"""The end-of-pass stall of autotuned ``tf.data`` iterators (see ``rnnlab/pipeline.py``).
+"""The end-of-pass stall of autotuned ``tf.data`` iterators (see ``rnnlab/train/pipeline.py``).
 
 ``python bench/run.py tfdata [--lives 1.5,3,6,12] [--epochs 6]``
 
@@ -34,7 +34,7 @@ def arguments(argv: list[str]) -> argparse.Namespace:
 
 
 def stream(tf: Any, tuned: bool) -> Any:
-    from rnnlab.pipeline import untuned
+    from rnnlab.train.pipeline import untuned
 
     rows = tf.data.Dataset.range(10**9).map(lambda i: tf.zeros([64, 100]) + tf.cast(i, tf.float32))
     return rows.prefetch(tf.data.AUTOTUNE) if tuned else untuned(rows)
@@ -53,7 +53,7 @@ def deletion_seconds(tf: Any, tuned: bool, life: float) -> float:
 def fit_epochs(rnnlab_stream: bool, epochs: int) -> dict[str, Any]:
     from imdb import lesson_model
 
-    from rnnlab.distribute import epoch_batches
+    from rnnlab.train.pipeline import epoch_batches
     from rnnlab.runtime import keras
 
     rng = np.random.default_rng(0)

@@ -121,7 +121,7 @@ def show_run(config: Path, dataset: str, overrides: list[str], data: dict[str, s
 
 def overlay(dataset: str, runs: list[Path]) -> str:
     """One picture of a dataset's runs, on validation loss when they all have it."""
-    from rnnlab.artifacts import read_history
+    from rnnlab.run.files import read_history
 
     has_val = all("val_loss" in read_history(run / "history.csv") for run in runs)
     metric = "val_loss" if has_val else "loss"

@@ -8,6 +8,8 @@ rendered from them.
 
 from __future__ import annotations
 
+import functools
+import operator
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -75,7 +77,7 @@ class Training(Section):
     backup_interval_s: float = Field(
         0.0,
         ge=0.0,
-        description="seconds between writes of the resumable backup (backup/) and of a new best.weights.h5; 0 = every epoch",
+        description="seconds between writes of the resumable backup (.backup/) and of a new best.weights.h5; 0 = every epoch",
     )
     steps_per_execution: int = Field(
         1, ge=1, description="batches per compiled call (Keras steps_per_execution); saves per-batch overhead on small models"
@@ -124,7 +126,7 @@ class Training(Section):
 if TYPE_CHECKING:
     DataOptions = Any
 else:
-    DataOptions = Annotated[tuple(option_classes()), Field(discriminator="dataset")]
+    DataOptions = Annotated[functools.reduce(operator.or_, option_classes()), Field(discriminator="dataset")]
 """The ``data:`` section: whichever registered dataset's ``Options`` its ``dataset`` key names."""
 
 

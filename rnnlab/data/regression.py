@@ -131,7 +131,7 @@ def samples(options: Options) -> tuple[np.ndarray, np.ndarray]:
     if path.is_dir():
         raise DataError(f"data.path {path}: is a folder; give the .csv or .npz file itself")
     if not path.is_file():
-        raise DataError(f"data.path {path}: file not found; give a .csv or .npz file (see the README's regression layout)")
+        raise DataError(f"data.path {path}: file not found; give a .csv or .npz file (layout: docs/datasets.md, regression)")
     if path.suffix.lower() == ".csv":
         return read_csv(path)
     if path.suffix.lower() == ".npz":
