@@ -188,8 +188,8 @@ def run_rnnlab(path: Path, epochs: int, max_chars: int, workdir: Path) -> dict[s
     from rnnlab.commands.predict import open_answerer
     from rnnlab.config import load_config
     from rnnlab.run.files import read_history
-    from rnnlab.train import trainer
     from rnnlab.runtime import keras
+    from rnnlab.train import trainer
 
     config = load_config(
         ROOT / "configs" / "lyrics_rnn.yaml",

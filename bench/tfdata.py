@@ -53,8 +53,8 @@ def deletion_seconds(tf: Any, tuned: bool, life: float) -> float:
 def fit_epochs(rnnlab_stream: bool, epochs: int) -> dict[str, Any]:
     from imdb import lesson_model
 
-    from rnnlab.train.pipeline import epoch_batches
     from rnnlab.runtime import keras
+    from rnnlab.train.pipeline import epoch_batches
 
     rng = np.random.default_rng(0)
     x, y = rng.integers(1, 10000, size=(2048, 500)).astype("int32"), rng.integers(0, 2, size=2048).astype("float32")
