@@ -11,15 +11,13 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from rnnlab.data.contract import Dataset, Prediction, Predictor, Prepared, TaskSpec, shuffled_split
+from rnnlab.data.contract import Dataset, DatasetOptions, Prediction, Predictor, Prepared, TaskSpec, prepared
 from rnnlab.errors import DataError
 
 
-class Options(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Options(DatasetOptions):
     dataset: Literal["counting"] = "counting"
     modulo: int = Field(7, ge=2, le=1000, description="numbers run 0 … modulo-1, then wrap around")
     window: int = Field(3, ge=1, description="how many numbers the model reads to predict the next")
@@ -36,8 +34,7 @@ class Counting(Dataset[Options]):
         n, w = options.modulo, options.window
         x = np.array([[(i + k) % n for k in range(w)] for i in range(n)], dtype=np.int32)
         y = np.array([(i + w) % n for i in range(n)], dtype=np.int32)
-        train, validation = shuffled_split(x, y, validation_split, seed)
-        return Prepared(spec=self.spec(options), train=train, validation=validation, state={"modulo": n})
+        return prepared(self.spec(options), x, y, validation_split=validation_split, seed=seed, state={"modulo": n})
 
     def predict(
         self, options: Options, state: dict[str, Any], model: Predictor, texts: list[str], params: dict[str, Any]

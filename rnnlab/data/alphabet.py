@@ -9,16 +9,14 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from rnnlab.data.chars import char_ids, quoted, unknown
-from rnnlab.data.contract import Dataset, Prediction, Predictor, Prepared, TaskSpec, shuffled_split
+from rnnlab.data.contract import Dataset, DatasetOptions, Prediction, Predictor, Prepared, TaskSpec, prepared
 from rnnlab.errors import DataError
 
 
-class Options(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Options(DatasetOptions):
     dataset: Literal["alphabet"] = "alphabet"
     letters: str = Field("abcde", description="the cycle of symbols to learn, each used once")
     window: int = Field(1, ge=1, description="how many letters the model reads to predict the next")
@@ -84,8 +82,7 @@ class Alphabet(Dataset[Options]):
         inputs, targets = samples(options)
         x = np.stack([char_ids(text, vocab) for text in inputs])
         y = char_ids("".join(targets), vocab)
-        train, validation = shuffled_split(x, y, validation_split, seed)
-        return Prepared(spec=self.spec(options), train=train, validation=validation, state={"vocab": vocab})
+        return prepared(self.spec(options), x, y, validation_split=validation_split, seed=seed, state={"vocab": vocab})
 
     def predict(
         self, options: Options, state: dict[str, Any], model: Predictor, texts: list[str], params: dict[str, Any]

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
 
 import numpy as np
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from rnnlab.errors import DataError
 
@@ -111,6 +111,12 @@ class Predictor(Protocol):
         ...
 
 
+class DatasetOptions(BaseModel):
+    """Base of every dataset's ``Options``: an unknown key is an error, never silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
 O = TypeVar("O", bound=BaseModel)
 
 
@@ -175,6 +181,14 @@ class Dataset(ABC, Generic[O]):
 def one_hot(ids: np.ndarray, depth: int) -> np.ndarray:
     """float32 one-hot of integer ids, adding a trailing axis of size ``depth``."""
     return np.eye(depth, dtype=np.float32)[np.asarray(ids, dtype=np.int64)]
+
+
+def prepared(
+    spec: TaskSpec, x: np.ndarray, y: np.ndarray, *, validation_split: float, seed: int, state: dict[str, Any]
+) -> Prepared:
+    """A dataset small enough to shuffle whole: ``validation_split`` of it held out, shuffled with ``seed``."""
+    train, validation = shuffled_split(x, y, validation_split, seed)
+    return Prepared(spec=spec, train=train, validation=validation, state=state)
 
 
 def shuffled_split(x: np.ndarray, y: np.ndarray, fraction: float, seed: int) -> tuple[Split, Split | None]:

@@ -10,17 +10,15 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from rnnlab.data.chars import char_ids, quoted, unknown
 from rnnlab.data.chars import vocabulary as chars_of
-from rnnlab.data.contract import Dataset, Prediction, Predictor, Prepared, TaskSpec, shuffled_split
+from rnnlab.data.contract import Dataset, DatasetOptions, Prediction, Predictor, Prepared, TaskSpec, prepared
 from rnnlab.errors import DataError
 
 
-class Options(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Options(DatasetOptions):
     dataset: Literal["hello"] = "hello"
     source: str | list[str] = Field("hello", description="input string(s), one label per character")
     target: str | list[str] = Field("ohlol", description="the label string(s), as long as their source")
@@ -68,18 +66,16 @@ class Hello(Dataset[Options]):
         vocab = vocabulary(options)
         x = np.stack([char_ids(s, vocab) for s in as_list(options.source)])
         y = np.stack([char_ids(t, vocab) for t in as_list(options.target)])
-        train, validation = shuffled_split(x, y, validation_split, seed)
-        return Prepared(spec=self.spec(options), train=train, validation=validation, state={"vocab": vocab})
+        return prepared(self.spec(options), x, y, validation_split=validation_split, seed=seed, state={"vocab": vocab})
 
     def predict(
         self, options: Options, state: dict[str, Any], model: Predictor, texts: list[str], params: dict[str, Any]
     ) -> list[Prediction]:
-        vocab: list[str] = state["vocab"]
         out = []
         for text in (t.strip() for t in texts):
             probs = np.asarray(model(encode(text, state)[None, :]))[0]
             best = probs.argmax(axis=-1)
-            answer = "".join(vocab[i] for i in best)
+            answer = "".join(state["vocab"][i] for i in best)
             record = {
                 "input": text,
                 "output": answer,

@@ -23,11 +23,11 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from rnnlab import fetch, progress
 from rnnlab.data import text
-from rnnlab.data.contract import BatchPlan, Dataset, Prediction, Predictor, Prepared, Split, TaskSpec
+from rnnlab.data.contract import BatchPlan, Dataset, DatasetOptions, Prediction, Predictor, Prepared, Split, TaskSpec
 from rnnlab.errors import DataError
 
 log = logging.getLogger("rnnlab")
@@ -41,9 +41,7 @@ LABELS = ("neg", "pos")
 SPLITS = ("train", "test")
 
 
-class Options(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Options(DatasetOptions):
     dataset: Literal["imdb"] = "imdb"
     source: Literal["keras", "directory"] = Field("keras", description="keras: imdb.npz word ids; directory: aclImdb raw text")
     path: str | None = Field(None, description="local imdb.npz (keras) or aclImdb folder / .tar.gz (directory)")

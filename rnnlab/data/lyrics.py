@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from rnnlab import fetch
 from rnnlab.data.chars import char_ids, quoted, unknown, vocabulary
-from rnnlab.data.contract import Dataset, FitPlan, Prediction, Predictor, Prepared, Split, TaskSpec
+from rnnlab.data.contract import Dataset, DatasetOptions, FitPlan, Prediction, Predictor, Prepared, Split, TaskSpec
 from rnnlab.data.sampling import generate
 from rnnlab.errors import DataError
 
@@ -28,9 +28,7 @@ URL = "https://raw.githubusercontent.com/d2l-ai/d2l-zh/v1.0.0/data/jaychou_lyric
 SHA256 = "3cfedd7d174111cdad5a27eaffaa6a2432a2842cf2590a03dd8a97610ea07043"
 
 
-class Options(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Options(DatasetOptions):
     dataset: Literal["lyrics"] = "lyrics"
     path: str | None = Field(
         None, description="a .zip holding one text file, or a UTF-8 .txt; unset = download the lesson's corpus"

@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from rnnlab.data.contract import Dataset, Prediction, Predictor, Prepared, TaskSpec, shuffled_split
+from rnnlab.data.contract import Dataset, DatasetOptions, Prediction, Predictor, Prepared, TaskSpec, prepared
 from rnnlab.errors import DataError
 from rnnlab.fetch import load_npz
 
@@ -32,9 +32,7 @@ LESSON_Y = [10, 20, 30]
 EXAMPLE = "1,2;2,3;3,4"
 
 
-class Options(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Options(DatasetOptions):
     dataset: Literal["regression"] = "regression"
     path: str | None = Field(
         None, description="CSV (sequence,target rows) or NPZ (x, y arrays) of your own sequences; null = the lesson's three"
@@ -164,9 +162,8 @@ class Regression(Dataset[Options]):
 
     def load(self, options: Options, *, seed: int, validation_split: float) -> Prepared:
         x, y = samples(options)
-        train, validation = shuffled_split(x, y, validation_split, seed)
         state = {"timesteps": int(x.shape[1]), "features": int(x.shape[2])}
-        return Prepared(spec=spec_for(x), train=train, validation=validation, state=state)
+        return prepared(spec_for(x), x, y, validation_split=validation_split, seed=seed, state=state)
 
     def predict(
         self, options: Options, state: dict[str, Any], model: Predictor, texts: list[str], params: dict[str, Any]

@@ -26,8 +26,8 @@ class LayerParams:
 
 @dataclass(frozen=True)
 class ModelSummary:
-    keras_text: str
     layers: list[LayerParams]
+    keras_text: str
 
     @property
     def total(self) -> int:
@@ -85,4 +85,4 @@ def summarize(model: Any) -> ModelSummary:
     for layer in model.layers:
         formula, n = layer_formula(layer)
         layers.append(LayerParams(layer.name, type(layer).__name__, formula, n, int(layer.count_params())))
-    return ModelSummary(buffer.getvalue(), layers)
+    return ModelSummary(layers=layers, keras_text=buffer.getvalue())
