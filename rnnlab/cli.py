@@ -142,6 +142,8 @@ def train(
     for message in result.messages[result.continued_from > 0 :]:
         typer.echo(message, err=True)
     typer.echo(render_metrics(result.run_dir, result.metrics))
+    for line in result.report:
+        typer.echo(line)
     if "stopped_on_nan_at_epoch" in result.metrics:
         raise typer.Exit(2)
 

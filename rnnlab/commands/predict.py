@@ -19,7 +19,7 @@ from rnnlab.data.contract import Dataset, Prediction
 from rnnlab.errors import RunError
 from rnnlab.model.builder import model_inputs
 from rnnlab.model.numpy_engine import Network, Unsupported, load_network
-from rnnlab.model.stepping import keras_step
+from rnnlab.model.stepping import KerasPredictor
 from rnnlab.run.opening import Run, load_saved_model, open_run
 
 
@@ -49,8 +49,7 @@ class RunPredictor:
         self.engine = engine
         self.backend = ""
         self._engine: Network | None = None
-        self._keras: Any = None
-        self._step: Any = None
+        self._keras: KerasPredictor | None = None
 
     def _inputs(self, x: np.ndarray) -> np.ndarray:
         return model_inputs(x, self.run.spec, self.run.config.model.encoding)
@@ -64,14 +63,15 @@ class RunPredictor:
         elif self.engine == "numpy":
             raise RunError(f"{self.run.files.numpy_weights}: missing, stale or beyond the NumPy engine; retrain the run")
         else:
-            self._keras = load_saved_model(self.run.files)
+            self._keras = KerasPredictor(load_saved_model(self.run.files), self.run.spec, self.run.config.model.encoding)
             self.backend = "keras"
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         self._load()
         if self._engine is not None:
             return self._engine(self._inputs(x))
-        return np.asarray(self._keras(self._inputs(x), training=False))
+        assert self._keras is not None
+        return self._keras(x)
 
     def step(self, ids: np.ndarray, state: Any) -> tuple[np.ndarray, Any]:
         """One time step through every layer, the recurrent state carried in ``state``."""
@@ -81,9 +81,8 @@ class RunPredictor:
                 state = self._engine.initial_state(len(ids))
             state, out = self._engine.step(state, self._inputs(ids))
             return out, state
-        if self._step is None:
-            self._step = keras_step(self._keras)
-        return self._step(ids, state)
+        assert self._keras is not None
+        return self._keras.step(ids, state)
 
 
 class Answerer:

@@ -98,6 +98,18 @@ class Prediction:
     record: dict[str, Any]
 
 
+@dataclass
+class Report:
+    """What a dataset adds to a finished run beyond Keras's loss and metrics (``Dataset.report``)."""
+
+    metrics: dict[str, Any] = field(default_factory=dict)
+    """Merged into ``metrics.json``: e.g. errors in the data's own units, a baseline on the same split."""
+    lines: list[str] = field(default_factory=list)
+    """Printed by ``rnnlab train`` after its metrics."""
+    figures: dict[str, Any] = field(default_factory=dict)
+    """``name.png`` → a matplotlib ``Figure``; the run folder saves each (``RunFiles.figure``)."""
+
+
 class Predictor(Protocol):
     """The trained model as a dataset sees it, whichever engine (NumPy or Keras) runs it."""
 
@@ -165,6 +177,11 @@ class Dataset(ABC, Generic[O]):
     def batches(self, options: O, split: Split, *, batch_size: int, shuffle: bool, seed: int) -> BatchPlan | None:
         """The dataset's own batches of ``split`` (e.g. bucketed by length), or ``None`` for plain arrays."""
         return None
+
+    def report(self, options: O, data: Prepared, model: Predictor) -> Report:
+        """Task-specific results of the trained ``model`` on ``data`` (its test split or validation
+        tail), called once at the end of ``train``; nothing by default."""
+        return Report()
 
     def examples(self, options: O, state: dict[str, Any], split: str) -> Split:
         """A whole split in the source's order, encoded with a run's saved ``state`` (``evaluate``, ``show``)."""

@@ -12,10 +12,31 @@ from typing import Any
 
 import numpy as np
 
+from rnnlab.data.contract import TaskSpec
 from rnnlab.data.sampling import StepFn
+from rnnlab.model.builder import model_inputs
 from rnnlab.runtime import tensorflow
 
 State = Any
+
+
+class KerasPredictor:
+    """A Keras model behind the dataset contract's ``Predictor``: whole batches through the model,
+    single steps through its cells (``keras_step``, built on first use)."""
+
+    def __init__(self, model: Any, spec: TaskSpec, encoding: str) -> None:
+        self.model = model
+        self.spec = spec
+        self.encoding = encoding
+        self._step: StepFn | None = None
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(self.model(model_inputs(x, self.spec, self.encoding), training=False))
+
+    def step(self, ids: np.ndarray, state: Any) -> tuple[np.ndarray, Any]:
+        if self._step is None:
+            self._step = keras_step(self.model)
+        return self._step(ids, state)
 
 
 def zero_state(cells: list[Any], rows: int) -> list[list[np.ndarray]]:

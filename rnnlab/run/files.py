@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,18 +85,17 @@ class RunFiles:
     def backup(self) -> Path:
         return self.root / ".backup"
 
+    def figure(self, name: str) -> Path:
+        """A dataset's own picture (``Report.figures``), e.g. ``forecast.png``: a plain ``.png`` name."""
+        if not re.fullmatch(r"[a-z][a-z0-9_]*\.png", name) or name == self.curves.name:
+            raise ValueError(f"{name!r} is not a figure name a dataset may write (lower-case letters, digits, _, .png)")
+        return self.root / name
+
     def outputs(self) -> list[Path]:
         """Files a fresh run replaces (the config and vocabulary are rewritten first anyway)."""
-        return [
-            self.best_weights,
-            self.model,
-            self.numpy_weights,
-            self.history,
-            self.weights_dump,
-            self.curves,
-            self.metrics,
-            self.summary,
-        ]
+        fixed = [self.best_weights, self.model, self.numpy_weights, self.history, self.weights_dump, self.curves]
+        figures = sorted(p for p in self.root.glob("*.png") if p not in fixed) if self.root.is_dir() else []
+        return [*fixed, *figures, self.metrics, self.summary]
 
 
 def read_history(path: Path) -> dict[str, list[float]]:

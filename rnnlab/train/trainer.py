@@ -29,9 +29,10 @@ from rnnlab.errors import ConfigError, RnnlabError, RunError
 from rnnlab.model.builder import build_model, loss_and_metrics
 from rnnlab.model.numpy_engine import save_weights
 from rnnlab.model.params import summarize
+from rnnlab.model.stepping import KerasPredictor
 from rnnlab.run.files import RunFiles, best_index, best_value, read_history, read_json, weights_dump
 from rnnlab.run.opening import backup_exists, check_same_model, load_saved_model
-from rnnlab.run.plots import plot_curves
+from rnnlab.run.plots import plot_curves, save_png
 from rnnlab.runtime import keras, tensorflow
 from rnnlab.train import distribute
 from rnnlab.train.callbacks import BestCheckpoint, CarriedEarlyStopping, EpochSeeds
@@ -47,6 +48,8 @@ class TrainResult:
     metrics: dict[str, Any]
     continued_from: int = 0
     messages: list[str] = field(default_factory=list)
+    report: list[str] = field(default_factory=list)
+    """The dataset's own result lines (``Dataset.report``), printed after the metrics."""
 
 
 def resolve_monitor(monitor: str, has_validation: bool) -> str:
@@ -342,17 +345,21 @@ def _train_locked(config: Config, files: RunFiles, strategy: Any, *, fresh: bool
             f"checkpoint so far ({files.best_weights}, epoch {metrics.get('best_epoch')}). "
             "Set training.clipnorm (e.g. 1.0) or lower training.learning_rate."
         )
+    report = chosen.report(config.data, data, KerasPredictor(model, spec, config.model.encoding))
+    metrics.update(report.metrics)
 
     atomic.write_with(files.model, model.save)
     atomic.write_with(files.numpy_weights, lambda tmp: save_weights(model, tmp))
     atomic.write_text(files.weights_dump, weights_dump(trainable_variables(model)))
     atomic.write_text(files.summary, summarize(model).text())
     plot_curves(history, files.curves, title=f"{config.name}: {config.model.layer} on {config.data.dataset}")
+    for name, figure in report.figures.items():
+        save_png(figure, files.figure(name))
     atomic.write_json(files.metrics, metrics)
     shutil.rmtree(files.backup, ignore_errors=True)
     if config.training.tensorboard:
         messages.append(f"TensorBoard logs: tensorboard --logdir {files.tensorboard}")
-    return TrainResult(files.root, metrics, initial_epoch, messages)
+    return TrainResult(files.root, metrics, initial_epoch, messages, report.lines)
 
 
 def run_fit(
