@@ -96,6 +96,16 @@ def single_member(archive: Path) -> bytes:
     return next(iter(members.values()))
 
 
+def plain_or_single_member(path: Path, *, fix: str) -> bytes:
+    """A plain file's bytes, or those of the single file inside a zip; ``fix`` ends the error for a
+    ``.zip`` that is not one."""
+    if zipfile.is_zipfile(path):
+        return single_member(path)
+    if path.suffix.lower() == ".zip":
+        raise DataError(f"{path}: not a valid zip archive; {fix}")
+    return path.read_bytes()
+
+
 def tar_members(archive: Path, wanted: Callable[[PurePosixPath], bool], label: str) -> Iterator[tuple[str, bytes]]:
     """``(name, bytes)`` of the regular members ``wanted`` picks, streamed in archive order with a
     progress bar. A member that escapes refuses the archive as a whole."""

@@ -11,7 +11,6 @@ added to the logs every epoch.
 from __future__ import annotations
 
 import math
-import zipfile
 from pathlib import Path
 from typing import Any, Literal
 
@@ -59,19 +58,10 @@ def corpus_file(options: Options) -> Path:
     )
 
 
-def read_bytes(path: Path) -> bytes:
-    """A plain file's bytes, or those of the single file inside a .zip."""
-    if not zipfile.is_zipfile(path):
-        if path.suffix.lower() == ".zip":
-            raise DataError(f"{path}: not a valid zip archive; give a .zip holding one text file or a UTF-8 .txt")
-        return path.read_bytes()
-    return fetch.single_member(path)
-
-
 def read_corpus(options: Options) -> str:
     """The text the model learns from: decoded, line breaks handled, cut to ``max_chars``."""
     path = corpus_file(options)
-    raw = read_bytes(path)
+    raw = fetch.plain_or_single_member(path, fix="give a .zip holding one text file or a UTF-8 .txt")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
