@@ -98,9 +98,20 @@ def handled(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def print_version(value: bool) -> None:
+    if value:
+        from rnnlab import __version__
+
+        typer.echo(f"rnnlab {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def root(
     debug: Annotated[bool, typer.Option("--debug", help="show tracebacks and TensorFlow's own log lines")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", help="print rnnlab's version and exit", callback=print_version, is_eager=True)
+    ] = False,
 ) -> None:
     if debug:
         os.environ[DEBUG_ENV] = "1"
@@ -118,9 +129,20 @@ def progress_verbosity() -> int:
 @app.command()
 @handled
 def train(
-    config: ConfigArg,
+    config: TargetArg,
     set_: SetOpt = None,
     fresh: Annotated[bool, typer.Option("--fresh", help="discard the existing run and start from epoch 0")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="print only the result lines, no per-epoch progress")] = False,
+    log_every: Annotated[
+        int | None,
+        typer.Option(
+            "--log-every",
+            min=1,
+            help="one line every N epochs instead of Keras's progress; default in a pipe: every epoch "
+            "up to 50 epochs, about 50 lines for longer runs",
+            show_default=False,
+        ),
+    ] = None,
     workers: Annotated[
         str | None,
         typer.Option(help="multi_worker: every worker's host:port, comma-separated, the same on each (writes TF_CONFIG)"),
@@ -129,16 +151,17 @@ def train(
         int | None, typer.Option(help="multi_worker: this worker's place in --workers; 0 is the chief")
     ] = None,
 ) -> None:
-    """Train the model a config describes; re-running continues the same run."""
-    from rnnlab.config import load_config
+    """Train the model a config describes; re-running (with the config or the run folder) continues the same run."""
+    from rnnlab.config import load_target
     from rnnlab.train.trainer import train as train_run
 
-    cfg = load_config(config, set_ or [])
+    cfg = load_target(config, set_ or [])
     if workers is not None or worker_index is not None:
         from rnnlab.train.distribute import cluster_from_cli
 
         cluster_from_cli(cfg, workers, worker_index)
-    result = train_run(cfg, fresh=fresh, verbose=progress_verbosity())
+    verbose, extra = epoch_output(quiet, log_every, cfg.training.epochs)
+    result = train_run(cfg, fresh=fresh, verbose=verbose, extra_callbacks=extra)
     for message in result.messages[result.continued_from > 0 :]:
         typer.echo(message, err=True)
     typer.echo(render_metrics(result.run_dir, result.metrics))
@@ -146,6 +169,17 @@ def train(
         typer.echo(line)
     if "stopped_on_nan_at_epoch" in result.metrics:
         raise typer.Exit(2)
+
+
+def epoch_output(quiet: bool, log_every: int | None, epochs: int) -> tuple[int, list[Any]]:
+    """Keras's verbosity and our own epoch lines: a live bar on a terminal, short lines in a pipe."""
+    if quiet:
+        return 0, []
+    if log_every is None and sys.stdout.isatty():
+        return progress_verbosity(), []
+    from rnnlab.train.epoch_log import EpochLines, auto_every
+
+    return 0, [EpochLines(log_every or auto_every(epochs), typer.echo)]
 
 
 def render_metrics(run_dir: Path, metrics: dict[str, Any]) -> str:
@@ -241,21 +275,21 @@ def stdin_lines() -> Any:
 
 @app.command("config")
 @handled
-def show_config(config: ConfigArg, set_: SetOpt = None) -> None:
+def show_config(config: TargetArg, set_: SetOpt = None) -> None:
     """Print the fully resolved config (defaults filled in, overrides applied) as YAML."""
-    from rnnlab.config import dump_config, load_config
+    from rnnlab.config import dump_config, load_target
 
-    typer.echo(dump_config(load_config(config, set_ or [])), nl=False)
+    typer.echo(dump_config(load_target(config, set_ or [])), nl=False)
 
 
 @app.command()
 @handled
-def summary(config: ConfigArg, set_: SetOpt = None, as_json: JsonOpt = False) -> None:
+def summary(config: TargetArg, set_: SetOpt = None, as_json: JsonOpt = False) -> None:
     """Build the model from the config alone and explain every layer's parameter count."""
     from rnnlab.commands.summary import summary_for_config
-    from rnnlab.config import load_config
+    from rnnlab.config import load_target
 
-    result = summary_for_config(load_config(config, set_ or []))
+    result = summary_for_config(load_target(config, set_ or []))
     typer.echo(json.dumps(result.as_dict(), indent=2) if as_json else result.text())
 
 
@@ -281,18 +315,30 @@ RunArg = Annotated[
 @handled
 def runs_command(
     root: Annotated[Path, typer.Argument(help="folder holding run folders")] = Path("checkpoints"),
+    sort: Annotated[
+        str | None,
+        typer.Option(help="order by name, dataset, layer, encoding, epochs, best, test, wall or date; -KEY reverses"),
+    ] = None,
+    filter_: Annotated[
+        list[str] | None, typer.Option("--filter", help="only runs whose KEY matches VALUE: --filter dataset=imdb (repeatable)")
+    ] = None,
     as_json: JsonOpt = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="print CSV, one line per run")] = False,
 ) -> None:
-    """Every run under ROOT in one table: dataset, layer, encoding, epochs, best and test metric, wall time, date."""
+    """Every run under ROOT in one table: best epoch (as train picked it), epochs, dataset, layer, test, wall time, date."""
     from rich.console import Console
 
-    from rnnlab.commands.runs import list_runs, rich_table
+    from rnnlab.commands.runs import list_runs, rich_table, select_runs
 
-    table = list_runs(root)
+    table = select_runs(list_runs(root), sort, tuple(filter_ or []))
     if as_json:
         typer.echo(json.dumps(table.as_dict(), indent=2))
         return
-    Console(width=None if sys.stdout.isatty() else 200).print(rich_table(table))
+    if as_csv:
+        typer.echo(table.as_csv(), nl=False)
+        return
+    console = Console()
+    console.print(rich_table(table, console.width))
     if not table.rows:
         typer.echo(f"No runs under {root} yet; make one with `rnnlab train CONFIG`.", err=True)
 

@@ -7,7 +7,10 @@ finished, still get a row instead of stopping the listing.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import fnmatch
+import io
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -16,7 +19,7 @@ from typing import Any
 import yaml
 
 from rnnlab.errors import RunError
-from rnnlab.run.files import MAXIMISED, RunFiles, best_index, read_history
+from rnnlab.run.files import MAXIMISED, RunFiles, best_index, monitor_mode, read_history
 
 SEARCH_DEPTH = 3
 NOT_METRICS = ("epoch", "learning_rate", "lr")
@@ -48,6 +51,15 @@ class RunTable:
 
     def as_dict(self) -> dict[str, Any]:
         return {"root": str(self.root), "runs": [asdict(r) for r in self.rows], "skipped": self.skipped}
+
+    def as_csv(self) -> str:
+        """One line per run, every ``RunRow`` field a column (empty where unknown)."""
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=list(RunRow.__dataclass_fields__), lineterminator="\n")
+        writer.writeheader()
+        for row in self.rows:
+            writer.writerow({k: "" if v is None else v for k, v in asdict(row).items()})
+        return out.getvalue()
 
 
 def run_folders(root: Path, depth: int = SEARCH_DEPTH) -> tuple[list[Path], list[Path]]:
@@ -83,6 +95,19 @@ def best_of(history: dict[str, list[float]], metric: str) -> tuple[float, int] |
     return None if index is None else (round(values[index], 6), index + 1)
 
 
+def trained_best(metrics: dict[str, Any]) -> tuple[float, int] | None:
+    """The best epoch ``train`` reported (the one ``best.weights.h5`` holds) and its monitor's value:
+    the one definition of "best" that ``train``, ``runs`` and the plots share."""
+    monitor, epoch, value = (
+        metrics.get("monitor"),
+        metrics.get("best_epoch"),
+        (metrics.get("best") or {}).get(metrics.get("monitor")),
+    )
+    if not isinstance(epoch, int) or not isinstance(value, (int, float)):
+        return None
+    return round(float(value), 6), epoch
+
+
 def test_score(metrics: dict[str, Any], headline: str) -> tuple[str, float] | None:
     tests = {k.removeprefix("test_"): v for k, v in metrics.items() if k.startswith("test_") and isinstance(v, (int, float))}
     name = headline.removeprefix("val_")
@@ -112,6 +137,9 @@ def run_row(folder: Path, root: Path) -> RunRow:
         return row
     data, model = config.get("data") or {}, config.get("model") or {}
     row.dataset, row.layer, row.encoding = data.get("dataset"), model.get("layer"), model.get("encoding")
+    task = read_mapping(files.task, json.loads) if files.task.is_file() else None
+    if task is not None and task.get("vocab_size") is None:
+        row.encoding = None  # vectors in (regression): no token encoding
     if not files.metrics.is_file():
         row.status = "unfinished" if files.history.is_file() else "untrained"
         return row
@@ -124,9 +152,9 @@ def run_row(folder: Path, root: Path) -> RunRow:
     row.wall_time_s = metrics.get("wall_time_s")
     history = read_history(files.history)
     headline = headline_metric(history)
-    best = best_of(history, headline)
+    best = trained_best(metrics) or best_of(history, headline)
     if best is not None:
-        row.best_metric, (row.best_value, row.best_epoch) = headline, best
+        row.best_metric, row.best_value, row.best_epoch = metrics.get("monitor") or headline, *best
     test = test_score(metrics, headline)
     if test is not None:
         row.test_metric, row.test_value = test
@@ -153,33 +181,99 @@ def list_runs(root: str | Path = "checkpoints") -> RunTable:
     return RunTable(root, [safe_row(f, root) for f in folders], [p.relative_to(root).as_posix() for p in skipped])
 
 
+SORT_KEYS = ("name", "dataset", "layer", "encoding", "epochs", "best", "test", "wall", "date")
+FILTER_KEYS = ("name", "status", "dataset", "layer", "encoding")
+
+
+def sort_key(key: str) -> Any:
+    """``best`` and ``test`` put the better run first (by each run's own metric's direction); runs
+    without the value go last."""
+
+    def of(row: RunRow) -> tuple[bool, Any]:
+        if key in ("best", "test"):
+            metric, value = (row.best_metric, row.best_value) if key == "best" else (row.test_metric, row.test_value)
+            if metric is None or value is None:
+                return (True, 0.0)
+            return (False, -value if monitor_mode(metric) == "max" else value)
+        value = {"wall": row.wall_time_s}.get(key, getattr(row, key, None))
+        return (value is None, value if value is not None else 0)
+
+    return of
+
+
+def select_runs(table: RunTable, sort: str | None = None, filters: tuple[str, ...] = ()) -> RunTable:
+    """The rows matching every ``KEY=PATTERN`` (shell wildcards allowed), ordered by ``sort``
+    (a leading ``-`` reverses it)."""
+    rows = list(table.rows)
+    for item in filters:
+        key, sep, pattern = item.partition("=")
+        if not sep or key not in FILTER_KEYS:
+            raise RunError(
+                f"--filter {item!r}: give KEY=VALUE with KEY one of {', '.join(FILTER_KEYS)}, e.g. --filter dataset=imdb"
+            )
+        rows = [r for r in rows if fnmatch.fnmatchcase(str(getattr(r, key) or ""), pattern)]
+    if sort is not None:
+        key = sort.removeprefix("-")
+        if key not in SORT_KEYS:
+            raise RunError(f"--sort {sort!r}: sort by one of {', '.join(SORT_KEYS)} (a leading - reverses it)")
+        rows.sort(key=sort_key(key), reverse=sort.startswith("-"))
+    return RunTable(table.root, rows, table.skipped)
+
+
 def score(metric: str | None, value: float | None, epoch: int | None = None) -> str:
     if metric is None or value is None:
         return "-"
     return f"{metric} {value:.4f}" + (f" @{epoch}" if epoch else "")
 
 
-def rich_table(table: RunTable) -> Any:
-    """The rows as a rich Table; the caller prints it."""
+COLUMNS = ("run", "best", "epochs", "dataset", "layer", "test", "wall", "encoding", "date")
+"""Every column, most important first: at a narrow width the last ones are left out, the run name never."""
+
+
+def cells(row: RunRow) -> dict[str, str]:
+    best = score(row.best_metric, row.best_value, row.best_epoch) if row.status == "trained" else row.status
+    values = {"dataset": row.dataset, "layer": row.layer, "encoding": row.encoding, "epochs": row.epochs}
+    return {
+        "run": row.name,
+        **{k: "-" if v is None else str(v) for k, v in values.items()},
+        "best": best,
+        "test": score(row.test_metric, row.test_value),
+        "wall": f"{row.wall_time_s:.1f} s" if row.wall_time_s is not None else "-",
+        "date": row.date or "-",
+    }
+
+
+def build_table(table: RunTable, columns: list[str]) -> Any:
+    from rich import box
     from rich.table import Table
 
-    shown = Table(title=f"Runs under {table.root}", title_justify="left")
-    for column in ("run", "dataset", "layer", "encoding", "epochs", "best", "test", "wall", "date"):
-        shown.add_column(column, justify="right" if column in ("epochs", "wall") else "left", no_wrap=column != "run")
+    shown = Table(
+        title=f"Runs under {table.root}", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True
+    )
+    longest = max((len(r.name) for r in table.rows), default=3)
+    for column in columns:
+        justify = "right" if column in ("epochs", "wall") else "left"
+        shown.add_column(column, justify=justify, no_wrap=True, min_width=longest if column == "run" else None)
     for row in table.rows:
-        best = score(row.best_metric, row.best_value, row.best_epoch) if row.status == "trained" else row.status
-        wall = f"{row.wall_time_s:.1f} s" if row.wall_time_s is not None else "-"
-        cells = [row.dataset, row.layer, row.encoding, row.epochs]
-        shown.add_row(
-            row.name,
-            *("-" if c is None else str(c) for c in cells),
-            best,
-            score(row.test_metric, row.test_value),
-            wall,
-            row.date or "-",
-            style=None if row.status == "trained" else "dim",
-        )
+        values = cells(row)
+        shown.add_row(*(values[c] for c in columns), style=None if row.status == "trained" else "dim")
     if table.skipped:
         shown.caption = f"not runs (no config.yaml), skipped: {', '.join(table.skipped)}"
         shown.caption_justify = "left"
+    return shown
+
+
+def rich_table(table: RunTable, width: int | None = None) -> Any:
+    """The rows as a rich Table that fits ``width`` columns (None: all columns); the caller prints it.
+    Columns go from the end of ``COLUMNS`` until it fits; a column that is ``-`` in every row goes first."""
+    from rich.console import Console
+
+    columns = [c for c in COLUMNS if c == "run" or any(cells(r)[c] != "-" for r in table.rows)] if table.rows else list(COLUMNS)
+    shown = build_table(table, columns)
+    if width is None:
+        return shown
+    measure = Console(width=10_000)
+    while len(columns) > 2 and measure.measure(shown).maximum > width:
+        columns.pop()
+        shown = build_table(table, columns)
     return shown

@@ -1,6 +1,6 @@
 """The config stage: YAML (plus ``--set`` overrides) → one validated ``Config``."""
 
-from rnnlab.config.loading import describe_error, dump_config, load_config, read_yaml, validate
+from rnnlab.config.loading import describe_error, dump_config, load_config, load_target, read_yaml, validate
 from rnnlab.config.schema import (
     MOMENTUM_OPTIMIZERS,
     Checkpoint,
@@ -24,6 +24,7 @@ __all__ = [
     "describe_error",
     "dump_config",
     "load_config",
+    "load_target",
     "read_yaml",
     "validate",
 ]

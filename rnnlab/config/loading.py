@@ -83,6 +83,21 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
     return validate(raw, source=str(path), default_name=path.stem, overridden=overridden)
 
 
+def load_target(target: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Config:
+    """A config file, or a run folder's ``config.yaml`` placed back at that folder (its
+    ``output_root`` and ``name`` are where the folder is now, wherever it was trained)."""
+    target = Path(target)
+    if not target.is_dir():
+        return load_config(target, overrides)
+    saved = target / "config.yaml"
+    if not saved.is_file():
+        raise ConfigError(f"{target}: not a run folder (no config.yaml); pass a config file or checkpoints/<name>")
+    config = load_config(saved, overrides)
+    config.experiment.output_root = str(target.parent)
+    config.experiment.name = target.name
+    return config
+
+
 def validate(
     raw: dict[str, Any], *, source: str, default_name: str | None = None, overridden: dict[tuple[str, ...], str] | None = None
 ) -> Config:

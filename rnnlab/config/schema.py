@@ -64,6 +64,23 @@ class Checkpoint(Section):
     monitor: str = Field("auto", description="metric that picks best.weights.h5; auto as for early_stopping")
 
 
+class LrSchedule(Section):
+    kind: Literal["reduce_on_plateau", "cosine", "exponential"] = Field(
+        description="reduce_on_plateau (Keras ReduceLROnPlateau), cosine or exponential (Keras CosineDecay / ExponentialDecay, per epoch)"
+    )
+    monitor: str = Field("auto", description="reduce_on_plateau: metric to watch; auto as for early_stopping")
+    factor: float = Field(0.5, gt=0.0, lt=1.0, description="reduce_on_plateau: multiply the learning rate by this on a plateau")
+    patience: int = Field(5, ge=0, description="reduce_on_plateau: epochs without improvement before reducing")
+    min_lr: float = Field(0.0, ge=0.0, description="reduce_on_plateau: lower bound of the learning rate")
+    decay_epochs: int | None = Field(
+        None,
+        ge=1,
+        description="cosine: epochs to decay over (default training.epochs); exponential: epochs per decay_rate (default 1)",
+    )
+    decay_rate: float = Field(0.95, gt=0.0, le=1.0, description="exponential: factor applied every decay_epochs")
+    alpha: float = Field(0.0, ge=0.0, le=1.0, description="cosine: final learning rate as a fraction of learning_rate")
+
+
 MOMENTUM_OPTIMIZERS = ("sgd", "rmsprop")
 
 
@@ -88,6 +105,9 @@ class Training(Section):
     validation_split: float = Field(0.0, ge=0.0, lt=1.0, description="fraction of training data held out for validation")
     early_stopping: EarlyStopping | None = Field(None, description="EarlyStopping settings, or off")
     checkpoint: Checkpoint = Field(default_factory=Checkpoint, description="ModelCheckpoint settings")
+    lr_schedule: LrSchedule | None = Field(
+        None, description="learning-rate schedule: reduce_on_plateau, cosine or exponential (or a mapping); logged per epoch"
+    )
     tensorboard: bool = Field(False, description="write TensorBoard logs into the run folder (tensorboard/)")
     tensorboard_histogram_freq: int = Field(0, ge=0, description="with tensorboard: weight histograms every N epochs; 0 = off")
     distribute: Literal["none", "mirrored", "multi_worker"] = Field(
@@ -103,6 +123,13 @@ class Training(Section):
         if value is True or value == "on":
             return {}
         return value
+
+    @field_validator("lr_schedule", mode="before")
+    @classmethod
+    def _schedule_by_name(cls, value: Any) -> Any:
+        if value is False or value in ("off", "none"):
+            return None
+        return {"kind": value} if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _momentum_needs_sgd_or_rmsprop(self) -> Training:

@@ -14,7 +14,7 @@ import os
 import shutil
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ from rnnlab.run.files import RunFiles, best_index, best_value, read_history, rea
 from rnnlab.run.opening import backup_exists, check_same_model, load_saved_model
 from rnnlab.run.plots import plot_curves, save_png
 from rnnlab.runtime import keras, tensorflow
-from rnnlab.train import distribute
+from rnnlab.train import distribute, schedules
 from rnnlab.train.callbacks import BestCheckpoint, CarriedEarlyStopping, EpochSeeds
 from rnnlab.train.pipeline import array_batches, epoch_batches, evaluate_split, fit_data, padded_batches
 from rnnlab.train.resume import fault_callbacks, interrupted_as_error, resume_epoch, stop_requests
@@ -165,9 +165,10 @@ def callbacks(
     appending: bool,
     stop: Any = lambda: False,
     resumed: dict[str, list[float]] | None = None,
+    start_epoch: int = 0,
 ) -> list[Any]:
     """The trainer's callbacks. ``resumed``: the history of this ``train`` call's epochs done
-    before an interruption, for early stopping to carry on from."""
+    before an interruption, for early stopping to carry on from; ``start_epoch``: the epoch this call began at."""
     k = keras()
     t = config.training
     monitor = resolve_monitor(t.checkpoint.monitor, has_validation)
@@ -180,6 +181,12 @@ def callbacks(
             initial_value_threshold=best_before,
             interval_s=t.backup_interval_s,
             requested=stop,
+        ),
+        *schedules.schedule_callbacks(
+            config,
+            resolve_monitor(t.lr_schedule.monitor if t.lr_schedule else "auto", has_validation),
+            log_rate=not appending or schedules.LR_COLUMN in read_history(files.history),
+            start_epoch=start_epoch,
         ),
         k.callbacks.CSVLogger(str(files.history), append=appending),
         k.callbacks.TerminateOnNaN(),
@@ -224,7 +231,7 @@ def summarise_history(history: dict[str, list[float]], monitor: str) -> dict[str
     if not history.get("epoch"):
         return {"epochs": 0}
     best = best_index(history.get(monitor, history["loss"]), monitor) or 0
-    metric_names = [k for k in history if k != "epoch"]
+    metric_names = [k for k in history if k not in ("epoch", schedules.LR_COLUMN)]
     return {
         "epochs": len(history["epoch"]),
         "monitor": monitor,
@@ -242,7 +249,10 @@ def trainable_variables(model: Any) -> list[tuple[str, np.ndarray]]:
     return [(v.path, np.asarray(v.numpy())) for v in model.trainable_variables]
 
 
-def train(config: Config, *, fresh: bool = False, verbose: int | str = "auto") -> TrainResult:
+def train(
+    config: Config, *, fresh: bool = False, verbose: int | str = "auto", extra_callbacks: Sequence[Any] = ()
+) -> TrainResult:
+    """``extra_callbacks``: the caller's own Keras callbacks (e.g. ``--log-every``'s epoch lines), run after the trainer's."""
     check_tensorboard(config)
     distribute.check_batches(config)
     strategy = distribute.strategy_for(config)
@@ -252,7 +262,7 @@ def train(config: Config, *, fresh: bool = False, verbose: int | str = "auto") -
         prepare_run_dir(files)
         try:
             with run_lock(files):
-                return _train_locked(config, files, strategy, fresh=fresh, verbose=verbose)
+                return _train_locked(config, files, strategy, fresh=fresh, verbose=verbose, extra=list(extra_callbacks))
         except RnnlabError:
             remove_empty(created)
             raise
@@ -267,13 +277,17 @@ def remove_empty(folders: list[Path]) -> None:
             return
 
 
-def _train_locked(config: Config, files: RunFiles, strategy: Any, *, fresh: bool, verbose: int | str) -> TrainResult:
+def _train_locked(
+    config: Config, files: RunFiles, strategy: Any, *, fresh: bool, verbose: int | str, extra: list[Any]
+) -> TrainResult:
     keras().utils.set_random_seed(config.experiment.seed)
     chosen: Dataset = dataset(config.data.dataset)
     data = chosen.load(config.data, seed=config.experiment.seed, validation_split=config.training.validation_split)
     plan = chosen.fit_plan(config.data, data, batch_size=config.training.batch_size)
     with distribute.scope(strategy):
         model, initial_epoch = load_or_build(config, data, files, fresh, plan.stateful_batch)
+    if initial_epoch:
+        schedules.continue_rate(model, config, read_history(files.history))
     resumed_at = resume_epoch(files, initial_epoch)
     messages = []
     if resumed_at > initial_epoch:
@@ -309,8 +323,10 @@ def _train_locked(config: Config, files: RunFiles, strategy: Any, *, fresh: bool
                 appending=resumed_at > 0,
                 stop=stop,
                 resumed=history_since(files, initial_epoch),
+                start_epoch=initial_epoch,
             )
-            + fault_callbacks(files, config.training.backup_interval_s, stop),
+            + fault_callbacks(files, config.training.backup_interval_s, stop)
+            + extra,
             shuffle=plan.shuffle,
             verbose=verbose,
             seed=config.experiment.seed,

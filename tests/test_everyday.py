@@ -1,0 +1,85 @@
+"""Everyday use (issue 20): --version, train --quiet/--log-every, train RUN_DIR, learning-rate schedules."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from rnnlab import __version__
+from tests.conftest import shipped_config
+
+
+def history(run: Path) -> list[dict[str, str]]:
+    with (run / "history.csv").open() as f:
+        return list(csv.DictReader(f))
+
+
+def test_version(cli) -> None:
+    result = cli("--version")
+    assert result.exit_code == 0 and result.stdout == f"rnnlab {__version__}\n"
+
+
+def test_quiet_prints_only_the_result_and_log_every_one_line_per_n_epochs(cli, tmp_path: Path) -> None:
+    config = shipped_config("alphabet_onehot", tmp_path, training={"epochs": 4})
+    quiet = cli("train", str(config), "--quiet")
+    assert quiet.exit_code == 0, quiet.output
+    assert [line.split(":")[0] for line in quiet.stdout.splitlines()] == ["Run folder", "Epochs"]
+    logged = cli("train", str(config), "--fresh", "--log-every", "2")
+    epoch_lines = [line for line in logged.stdout.splitlines() if line.startswith("epoch ")]
+    assert [line.split(" - ")[0] for line in epoch_lines] == ["epoch 2/4", "epoch 4/4"]
+    assert "loss: " in epoch_lines[0] and "learning_rate: 0.01" in epoch_lines[0]
+
+
+def test_train_run_dir_continues_that_run(cli, tmp_path: Path) -> None:
+    config = shipped_config("alphabet_onehot", tmp_path, training={"epochs": 2})
+    assert cli("train", str(config), "-q").exit_code == 0
+    run = tmp_path / "checkpoints" / "alphabet_onehot"
+    moved = run.rename(tmp_path / "elsewhere")
+    again = cli("train", str(moved), "-q", "--set", "training.epochs=1")
+    assert again.exit_code == 0, again.output
+    assert json.loads((moved / "metrics.json").read_text())["epochs"] == 3
+    for command in ("config", "summary"):
+        assert cli(command, str(moved)).exit_code == 0
+    assert "name: elsewhere" in cli("config", str(moved)).stdout
+    missing = cli("train", str(tmp_path))
+    assert missing.exit_code == 2 and "not a run folder (no config.yaml)" in missing.stderr
+
+
+@pytest.mark.parametrize(
+    ("schedule", "expected"),
+    [
+        ("cosine", [0.01, 0.01 * (1 + 0.5**0.5) / 2, 0.005, 0.01 * (1 - 0.5**0.5) / 2]),
+        ("{kind: exponential, decay_rate: 0.5}", [0.01, 0.005, 0.0025, 0.00125]),
+    ],
+)
+def test_lr_schedule_is_logged_per_epoch(cli, tmp_path: Path, schedule: str, expected: list[float]) -> None:
+    config = shipped_config("alphabet_onehot", tmp_path, training={"epochs": 4})
+    result = cli("train", str(config), "-q", "--set", f"training.lr_schedule={schedule}")
+    assert result.exit_code == 0, result.output
+    rates = [float(r["learning_rate"]) for r in history(tmp_path / "checkpoints" / "alphabet_onehot")]
+    assert rates == pytest.approx(expected, rel=1e-5)
+
+
+def test_reduce_on_plateau_reduces_and_a_continued_run_keeps_the_rate(cli, tmp_path: Path) -> None:
+    config = shipped_config(
+        "alphabet_onehot",
+        tmp_path,
+        training={"epochs": 3, "learning_rate": 1e-9, "lr_schedule": {"kind": "reduce_on_plateau", "patience": 0, "factor": 0.5}},
+    )
+    # at 1e-9 the loss hardly moves: with min_delta 1e-4, every epoch is a plateau
+    assert cli("train", str(config), "-q").exit_code == 0
+    run = tmp_path / "checkpoints" / "alphabet_onehot"
+    rates = [float(r["learning_rate"]) for r in history(run)]
+    assert rates[0] == pytest.approx(1e-9) and rates[-1] == pytest.approx(2.5e-10)
+    assert cli("train", str(run), "-q", "--set", "training.epochs=1").exit_code == 0
+    continued = [float(r["learning_rate"]) for r in history(run)]
+    assert len(continued) == 4 and continued[3] <= rates[-1]
+
+
+def test_a_bad_schedule_is_one_line(cli, tmp_path: Path) -> None:
+    config = shipped_config("alphabet_onehot", tmp_path)
+    result = cli("config", str(config), "--set", "training.lr_schedule=warmup")
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1 and "lr_schedule" in result.stderr
