@@ -98,11 +98,7 @@ def best_of(history: dict[str, list[float]], metric: str) -> tuple[float, int] |
 def trained_best(metrics: dict[str, Any]) -> tuple[float, int] | None:
     """The best epoch ``train`` reported (the one ``best.weights.h5`` holds) and its monitor's value:
     the one definition of "best" that ``train``, ``runs`` and the plots share."""
-    monitor, epoch, value = (
-        metrics.get("monitor"),
-        metrics.get("best_epoch"),
-        (metrics.get("best") or {}).get(metrics.get("monitor")),
-    )
+    epoch, value = metrics.get("best_epoch"), (metrics.get("best") or {}).get(metrics.get("monitor"))
     if not isinstance(epoch, int) or not isinstance(value, (int, float)):
         return None
     return round(float(value), 6), epoch
@@ -252,8 +248,12 @@ def build_table(table: RunTable, columns: list[str]) -> Any:
     )
     longest = max((len(r.name) for r in table.rows), default=3)
     for column in columns:
-        justify = "right" if column in ("epochs", "wall") else "left"
-        shown.add_column(column, justify=justify, no_wrap=True, min_width=longest if column == "run" else None)
+        shown.add_column(
+            column,
+            justify="right" if column in ("epochs", "wall") else "left",
+            no_wrap=True,
+            min_width=longest if column == "run" else None,
+        )
     for row in table.rows:
         values = cells(row)
         shown.add_row(*(values[c] for c in columns), style=None if row.status == "trained" else "dim")
