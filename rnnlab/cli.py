@@ -363,14 +363,21 @@ def evaluate(target: TargetArg, as_json: JsonOpt = False, set_: SetOpt = None) -
 @handled
 def plot(
     runs: Annotated[list[Path], typer.Argument(help="run folders to compare", autocompletion=complete_runs, show_default=False)],
-    metric: Annotated[str, typer.Option(help="history.csv column to plot, e.g. loss, accuracy, val_loss")] = "val_loss",
-    out: Annotated[Path | None, typer.Option(help="PNG to write; default METRIC.png", show_default=False)] = None,
+    metric: Annotated[
+        list[str] | None,
+        typer.Option(help="history.csv column to plot (repeatable), e.g. loss, accuracy, val_loss; default loss and val_loss"),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="PNG to write; default METRIC.png (only a file plot wrote is overwritten)", show_default=False),
+    ] = None,
+    logy: Annotated[bool, typer.Option("--logy", help="logarithmic y axis")] = False,
 ) -> None:
-    """Overlay several runs' curves of one metric in one PNG, one line per run."""
+    """Overlay several runs' curves in one PNG: a panel per metric, one line per run."""
     from rnnlab.run.plots import plot_runs
 
-    overlay = plot_runs(runs, metric, out)
-    typer.echo(f"Wrote {overlay.path}: {overlay.metric} of {', '.join(c.label for c in overlay.curves)}")
+    overlay = plot_runs(runs, metric, out, logy=logy)
+    typer.echo(f"Wrote {overlay.path}: {overlay.metric} of {', '.join(dict.fromkeys(c.label for c in overlay.curves))}")
 
 
 @app.command()

@@ -368,7 +368,13 @@ def _train_locked(
     atomic.write_with(files.numpy_weights, lambda tmp: save_weights(model, tmp))
     atomic.write_text(files.weights_dump, weights_dump(trainable_variables(model)))
     atomic.write_text(files.summary, summarize(model).text())
-    plot_curves(history, files.curves, title=f"{config.name}: {config.model.layer} on {config.data.dataset}")
+    plot_curves(
+        history,
+        files.curves,
+        title=f"{config.name}: {config.model.layer} on {config.data.dataset}",
+        best_epoch=metrics.get("best_epoch"),
+        tests={k.removeprefix("test_"): v for k, v in metrics.items() if k.startswith("test_")},
+    )
     for name, figure in report.figures.items():
         save_png(figure, files.figure(name))
     atomic.write_json(files.metrics, metrics)
