@@ -382,6 +382,49 @@ def plot(
 
 @app.command()
 @handled
+def sweep(
+    config: TargetArg,
+    grid: Annotated[list[str] | None, typer.Option(help="KEY=V1,V2,...: every combination is one run (repeatable)")] = None,
+    range_: Annotated[
+        list[str] | None,
+        typer.Option("--range", help="KEY=LOW:HIGH or KEY=log:LOW:HIGH, drawn by --random (repeatable)"),
+    ] = None,
+    random_points: Annotated[
+        int | None,
+        typer.Option("--random", min=1, help="N random points over --grid choices and --range bounds", show_default=False),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="seed of the --random draws", min=0)] = 0,
+    metric: Annotated[list[str] | None, typer.Option(help="metric(s) of the overlay plot; default loss and val_loss")] = None,
+    set_: SetOpt = None,
+) -> None:
+    """One run per point of a grid (or N random points), one after another; re-run to continue an interrupted sweep.
+    Ends with a results table (sweep.md, sweep.csv) and an overlay plot (sweep.png) in OUTPUT_ROOT/NAME-sweep/."""
+    from rnnlab.commands.sweep import run_sweep
+
+    verbose, _ = epoch_output(True, None, 0)
+
+    def announce(i: int, total: int, point: Any) -> None:
+        done = " (done, skipped)" if point.skipped else ""
+        typer.echo(f"[{i}/{total}] {point.name}{done}", err=True)
+
+    result = run_sweep(
+        config,
+        grid or [],
+        range_ or [],
+        set_ or [],
+        random_points=random_points,
+        seed=seed,
+        metric=metric,
+        announce=announce,
+        train_kwargs={"verbose": verbose},
+    )
+    typer.echo(result.markdown(), nl=False)
+    wrote = [result.table_md, result.table_csv, *([result.plot] if result.plot else [])]
+    typer.echo(f"Wrote {', '.join(str(p) for p in wrote)}")
+
+
+@app.command()
+@handled
 def export(
     run: RunArg,
     format_: Annotated[
