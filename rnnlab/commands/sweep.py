@@ -177,7 +177,7 @@ def plan(
         for _ in range(random_points):
             combos.append({a.key: a.draw(rng) for a in axes})
     folder = Path(base.experiment.output_root) / f"{base.name}-sweep"
-    points = []
+    points: list[Point] = []
     for values in combos:
         name = point_name(values)
         if any(p.name == name for p in points):
