@@ -428,19 +428,24 @@ def sweep(
 def export(
     run: RunArg,
     format_: Annotated[
-        str, typer.Option("--format", help="keras (a .keras file) or saved_model (TF SavedModel folder)")
+        str,
+        typer.Option("--format", help="keras (a .keras file), saved_model (TF SavedModel folder) or onnx (needs the onnx extra)"),
     ] = "keras",
     out: Annotated[
         Path | None,
         typer.Option(help="where to write; default RUN/export/model.keras or RUN/export/saved_model", show_default=False),
     ] = None,
 ) -> None:
-    """Write the run's model for a serving stack: a .keras file or a TF SavedModel."""
+    """Write the run's model for a serving stack: a .keras file, a TF SavedModel or ONNX (checked with onnxruntime)."""
     from rnnlab.commands.export import export_run
 
     exported = export_run(run, format_, out)
     typer.echo(f"Exported {exported.path} ({exported.format}); input {exported.describe_input()}")
     typer.echo(f"Load it with {exported.how_to_load()}")
+    if exported.parity is not None:
+        typer.echo(f"Check: {exported.parity.text()}")
+        if not exported.parity.matches:
+            raise typer.Exit(1)
 
 
 @app.command()

@@ -805,8 +805,8 @@ CASES: list[Case] = [
     ),
     Case(
         "export-unknown-format",
-        ("export", "checkpoints/good", "--format", "onnx"),
-        "--format 'onnx': unknown export format; use one of keras, saved_model",
+        ("export", "checkpoints/good", "--format", "tflite"),
+        "--format 'tflite': unknown export format; use one of keras, saved_model, onnx",
         setup="trained",
     ),
     Case(
@@ -826,7 +826,7 @@ CASES: list[Case] = [
     Case(
         "plot-unknown-metric",
         ("plot", "checkpoints/good", "--metric", "val_accuracy"),
-        "no metric 'val_accuracy' in its history; available: accuracy, loss",
+        "no metric 'val_accuracy' in its history; available: accuracy, learning_rate, loss",
         setup="trained",
     ),
     Case(
@@ -844,6 +844,20 @@ CASES: list[Case] = [
     ),
     Case("plot-no-runs", ("plot",), "Missing argument 'runs'"),
     Case("runs-missing-root", ("runs", "nope"), "nope: no such folder; runs land in experiment.output_root"),
+    Case("runs-bad-filter", ("runs", ".", "--filter", "colour=red"), "--filter 'colour=red': give KEY=VALUE with KEY one of"),
+    Case("runs-bad-sort", ("runs", ".", "--sort", "size"), "--sort 'size': sort by one of"),
+    Case("sweep-nothing", ("sweep", "{cfg}"), "nothing to sweep; give --grid KEY=V1,V2"),
+    Case(
+        "sweep-range-without-random",
+        ("sweep", "{cfg}", "--range", "model.units=2:8"),
+        "--range draws values at random; add --random N",
+    ),
+    Case(
+        "sweep-bad-range",
+        ("sweep", "{cfg}", "--random", "2", "--range", "model.units=8:2"),
+        "--range 'model.units=8:2': expected KEY=LOW:HIGH",
+    ),
+    Case("train-not-a-run-folder", ("train", "{tmp}"), "not a run folder (no config.yaml)"),
     Case("init-existing-file", ("init", "good", "--out", "{cfg}"), "already exists; pass --force"),
     Case("init-out-not-yaml", ("init", "x", "--out", "x.txt"), "--out x.txt: configs are .yaml files"),
     Case("init-unknown-dataset", ("init", "x", "--dataset", "alphabt"), "data.dataset: unknown dataset 'alphabt'"),

@@ -67,7 +67,8 @@ def test_default_targets_sit_in_the_run_folder_and_are_replaced(tiny_runs: dict[
 @pytest.mark.parametrize(
     ("fmt", "out", "expected"),
     [
-        ("onnx", None, "unknown export format; use one of keras, saved_model"),
+        ("tflite", None, "unknown export format; use one of keras, saved_model, onnx"),
+        ("onnx", "model.pb", "an ONNX model is a file ending in .onnx"),
         ("keras", "model.h5", "Keras loads only files ending in .keras"),
         ("saved_model", "taken", "exists and is not a SavedModel"),
     ],
@@ -84,3 +85,55 @@ def test_cli_refuses_a_folder_that_is_not_a_run(cli, tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     result = cli("export", str(tmp_path / "empty"))
     assert result.exit_code == 2 and "not a run folder" in result.stderr
+
+
+ONNX_RELOAD = """
+import json, sys
+import numpy as np
+import onnxruntime
+path, inputs = sys.argv[1:]
+session = onnxruntime.InferenceSession(path)
+print(json.dumps({"out": session.run(None, {"inputs": np.load(inputs)})[0].tolist(), "rnnlab": "rnnlab" in sys.modules}))
+"""
+
+
+@pytest.mark.parametrize("run_name", ["onehot_val", "gru_embed"])
+def test_onnx_export_matches_keras(cli, tiny_runs: dict[str, Path], tmp_path: Path, run_name: str) -> None:
+    pytest.importorskip("tf2onnx")
+    pytest.importorskip("onnxruntime")
+    run = tiny_runs[run_name]
+    result = cli("export", str(run), "--format", "onnx", "--out", str(tmp_path / "m.onnx"))
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(f"Exported {tmp_path / 'm.onnx'} (onnx); input ")
+    assert lines[-1].startswith("Check: onnxruntime matches Keras on a batch of 8: max |difference| ")
+    # and in a fresh process without rnnlab, on the run's own inputs
+    model = keras().saving.load_model(run / "model.keras", safe_mode=False)
+    x = (
+        np.eye(5, dtype=np.float32)[:, None, :]
+        if run_name == "onehot_val"
+        else np.arange(5, dtype=model.inputs[0].dtype)[:, None]
+    )
+    np.save(tmp_path / "x.npy", x)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    out = subprocess.run(
+        [sys.executable, "-c", ONNX_RELOAD, str(tmp_path / "m.onnx"), str(tmp_path / "x.npy")],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+        env=env,
+    )
+    reloaded = json.loads(out.stdout.strip().splitlines()[-1])
+    assert not reloaded["rnnlab"]
+    assert np.abs(np.asarray(reloaded["out"]) - np.asarray(model(x))).max() < 1e-5
+
+
+def test_onnx_without_the_extra_is_one_line(cli, tiny_runs: dict[str, Path], tmp_path: Path, monkeypatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "tf2onnx" else real(name, *a))
+    result = cli("export", str(tiny_runs["gru_embed"]), "--format", "onnx", "--out", str(tmp_path / "m.onnx"))
+    assert result.exit_code == 2 and "pip install -e '.[onnx]'" in result.stderr and result.stderr.count("\n") == 1
+    assert not (tmp_path / "m.onnx").exists()

@@ -13,12 +13,13 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rnnlab import atomic
 from rnnlab.errors import RunError
 from rnnlab.run.opening import Run, load_saved_model, open_run
 
-FORMATS = ("keras", "saved_model")
+FORMATS = ("keras", "saved_model", "onnx")
 
 
 @dataclass
@@ -28,6 +29,8 @@ class Exported:
     input_shape: tuple[int | None, ...]
     input_dtype: str
     input_meaning: str
+    parity: Any = None
+    """``--format onnx``: onnxruntime against Keras on a batch (``onnx_export.Parity``)."""
 
     def describe_input(self) -> str:
         return f"{self.input_dtype} {self.input_shape}: {self.input_meaning}"
@@ -36,6 +39,8 @@ class Exported:
         where = repr(str(self.path))
         if self.format == "keras":
             return f"keras.saving.load_model({where}, safe_mode=True)"
+        if self.format == "onnx":
+            return f"onnxruntime.InferenceSession({where}).run(None, {{'inputs': x}})"
         return f"served = tf.saved_model.load({str(self.path)!r}); served.serve(x) (or TF Serving, keras.layers.TFSMLayer)"
 
 
@@ -48,7 +53,7 @@ def input_meaning(run: Run) -> str:
 
 
 def default_target(run: Run, fmt: str) -> Path:
-    return run.files.export / ("model.keras" if fmt == "keras" else "saved_model")
+    return run.files.export / {"keras": "model.keras", "onnx": "model.onnx"}.get(fmt, "saved_model")
 
 
 def export_keras(run: Run, target: Path) -> None:
@@ -81,9 +86,14 @@ def export_run(target: str | Path, fmt: str = "keras", out: str | Path | None = 
     run = open_run(target)
     path = Path(out) if out is not None else default_target(run, fmt)
     model = load_saved_model(run.files)
+    parity = None
     if fmt == "keras":
         export_keras(run, path)
+    elif fmt == "onnx":
+        from rnnlab.commands.onnx_export import export_onnx
+
+        parity = export_onnx(model, run.spec, path)
     else:
         export_saved_model(model, path)
     first = model.inputs[0]
-    return Exported(path, fmt, tuple(first.shape), str(first.dtype), input_meaning(run))
+    return Exported(path, fmt, tuple(first.shape), str(first.dtype), input_meaning(run), parity)
