@@ -345,18 +345,35 @@ def runs_command(
 
 @app.command()
 @handled
-def evaluate(target: TargetArg, as_json: JsonOpt = False, set_: SetOpt = None) -> None:
-    """Score a trained run's saved model on its dataset's full test split."""
+def evaluate(
+    target: TargetArg,
+    as_json: JsonOpt = False,
+    set_: SetOpt = None,
+    split: Annotated[
+        str | None,
+        typer.Option(help="test, validation or train; default the first of these the dataset has", show_default=False),
+    ] = None,
+) -> None:
+    """Score a trained run's saved model on its dataset's test split (or validation tail, or training data)."""
     from rnnlab.commands.evaluate import evaluate_run
 
-    scores = evaluate_run(target, tuple(set_ or []))
+    check_split(split)
+    scores = evaluate_run(target, tuple(set_ or []), split)
     if as_json:
         typer.echo(json.dumps(scores))
         return
+    name = scores["split"]
     shown = ", ".join(
-        f"{k.removeprefix('test_')} {v:.4f}" for k, v in scores.items() if k.startswith("test_") and k != "test_samples"
+        f"{k.removeprefix(name + '_')} {v:.4f}" for k, v in scores.items() if k.startswith(name + "_") and k != f"{name}_samples"
     )
-    typer.echo(f"Test ({scores['test_samples']:,} samples, {scores['run']}): {shown}")
+    typer.echo(f"{name.capitalize()} ({scores[f'{name}_samples']:,} samples, {scores['run']}): {shown}")
+
+
+def check_split(split: str | None) -> None:
+    from rnnlab.errors import ConfigError
+
+    if split is not None and split not in ("train", "validation", "test"):
+        raise ConfigError(f"--split {split!r}: use train, validation or test")
 
 
 @app.command()
@@ -493,24 +510,23 @@ def verify(
 @app.command()
 @handled
 def show(
-    config: ConfigArg,
+    config: TargetArg,
     index: Annotated[int, typer.Option("--index", "-i", help="which sample, counting from 0", min=0)] = 0,
-    split: Annotated[str, typer.Option(help="train or test")] = "train",
+    split: Annotated[str, typer.Option(help="train, validation or test")] = "train",
     as_json: JsonOpt = False,
     set_: SetOpt = None,
 ) -> None:
-    """Decode one sample of the data back to words (IMDB: review N of the training split)."""
+    """Decode one sample of the data back to words (IMDB: review N of the training split; others: input and target)."""
     from rnnlab.commands.show import show_example
-    from rnnlab.config import load_config
-    from rnnlab.errors import ConfigError
+    from rnnlab.config import load_target
 
-    if split not in ("train", "test"):
-        raise ConfigError(f"--split {split!r}: use train or test")
-    example = show_example(load_config(config, set_ or []), index, split)
+    check_split(split)
+    example = show_example(load_target(config, set_ or []), index, split)
     if as_json:
         typer.echo(json.dumps(example.as_dict(), ensure_ascii=False))
         return
-    typer.echo(f"{split} #{index} ({example.label}, {len(example.ids)} ids): {example.text}")
+    size = f"{len(example.ids)} ids" if example.ids else "vectors"
+    typer.echo(f"{example.split} #{index} ({example.label}, {size}): {example.text}")
 
 
 def main() -> None:

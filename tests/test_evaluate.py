@@ -56,5 +56,39 @@ def test_show_and_evaluate_refuse_bad_input(npz_run: tuple[Path, Path], cli, tmp
     untrained = shipped_config("imdb_lstm", tmp_path, data={"path": str(npz_run[1])}, experiment={"name": "untrained"})
     missing = cli("evaluate", str(untrained))
     assert missing.exit_code == 2 and "no trained model yet" in missing.output
-    alphabet = shipped_config("alphabet_onehot", tmp_path)
-    assert cli("show", str(alphabet)).exit_code == 2
+    bad_split = cli("show", str(config), "--split", "dev")
+    assert bad_split.exit_code == 2 and "use train, validation or test" in bad_split.stderr
+
+
+@pytest.mark.parametrize(
+    ("shipped", "training", "split", "first"),
+    [
+        ("alphabet_onehot", {"epochs": 1}, "Train (5 samples, ", "train #1 (c, 1 ids): b"),
+        ("hello_rnn", {"epochs": 1, "validation_split": 0.0}, "Train (1 samples, ", "train #0 (ohlol, 5 ids): hello"),
+        ("alphabet_embedding", {"epochs": 1, "validation_split": 0.4}, "Validation (2 samples, ", None),
+    ],
+)
+def test_evaluate_and_show_work_for_every_dataset(cli, tmp_path: Path, shipped, training, split, first) -> None:
+    """Datasets without their own split files: the split load makes (test, else validation, else train), named."""
+    config = shipped_config(shipped, tmp_path, training=training)
+    assert cli("train", str(config), "-q").exit_code == 0
+    run = tmp_path / "checkpoints" / shipped
+    scored = cli("evaluate", str(run))
+    assert scored.exit_code == 0, scored.output
+    assert scored.stdout.startswith(split) and "loss " in scored.stdout
+    name = split.split()[0].lower()
+    as_json = json.loads(cli("evaluate", str(config), "--json").stdout)
+    assert as_json["split"] == name and f"{name}_loss" in as_json
+    if first is not None:
+        shown = cli("show", str(run), "--index", first.split("#")[1].split()[0])
+        assert shown.exit_code == 0, shown.output
+        assert shown.stdout.strip() == first
+    missing = cli("evaluate", str(run), "--split", "test")
+    assert missing.exit_code == 2 and "has no test split here; use one of" in missing.stderr
+
+
+def test_show_regression_prints_the_vectors(cli, tmp_path: Path) -> None:
+    config = shipped_config("regression_rnn", tmp_path)
+    shown = json.loads(cli("show", str(config), "--json").stdout)
+    assert shown["split"] == "train" and shown["text"].startswith("[[") and shown["ids"] == []
+    float(shown["label"])

@@ -6,6 +6,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
+
+from rnnlab.commands.splits import any_split, decode, has_own_examples
 from rnnlab.config import Config
 from rnnlab.data import dataset
 from rnnlab.errors import DataError, RunError
@@ -40,13 +43,17 @@ def saved_state(config: Config) -> dict[str, Any] | None:
 
 def show_example(config: Config, index: int, split: str = "train") -> Example:
     """Sample ``index`` of a split in the source's order, decoded with the run's vocabulary when the
-    config has been trained (else the one loading the data learns)."""
+    config has been trained (else the one loading the data learns). Every dataset: the ones without
+    their own split files show the split ``load`` makes (``commands.splits``)."""
     chosen = dataset(config.data.dataset)
     state = saved_state(config)
     if state is None:
         state = chosen.load(config.data, seed=config.experiment.seed, validation_split=config.training.validation_split).state
-    samples = chosen.examples(config.data, state, split)
+    split, samples = any_split(chosen, config, state, split)
     if not 0 <= index < len(samples):
         raise DataError(f"--index {index}: the {split} split has {len(samples)} samples; give 0 to {len(samples) - 1}")
-    ids = [int(i) for i in samples.x[index] if i != 0]
-    return Example(split, index, chosen.label_name(samples.y[index]), chosen.decode(samples.x[index], state), ids)
+    x = samples.x[index]
+    padded = has_own_examples(chosen)  # the review files are padded with id 0
+    ids = [int(i) for i in np.asarray(x).ravel() if not (padded and i == 0)] if np.asarray(x).dtype.kind in "iu" else []
+    text, label = decode(chosen, x, samples.y[index], state)
+    return Example(split, index, label, text, ids)
