@@ -244,11 +244,17 @@ def predict(
 
 
 def answer_stream(answerer: Any, params: dict[str, Any], as_json: bool) -> None:
-    """Answer stdin line by line; a bad line is reported and skipped, and the exit code says so."""
+    """Answer stdin line by line; a bad line is reported and skipped, and the exit code says so
+    (in a pipe; on a terminal the session ends with 0, the errors having been read as they came)."""
     from rnnlab.errors import RnnlabError
 
     failed = False
-    for line in stdin_lines():
+    terminal = sys.stdin.isatty() and sys.stdout.isatty()
+    if terminal:
+        from rnnlab.commands.interactive import banner, terminal_lines
+
+        typer.echo(banner(answerer.run), err=True)
+    for line in terminal_lines() if terminal else stdin_lines():
         try:
             predictions = answerer.answer([line], params)
         except RnnlabError as exc:
@@ -257,7 +263,7 @@ def answer_stream(answerer: Any, params: dict[str, Any], as_json: bool) -> None:
             continue
         for prediction in predictions:
             typer.echo(json.dumps(prediction.record, ensure_ascii=False) if as_json else prediction.line)
-    if failed:
+    if failed and not terminal:
         raise typer.Exit(2)
 
 

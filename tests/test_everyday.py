@@ -83,3 +83,60 @@ def test_a_bad_schedule_is_one_line(cli, tmp_path: Path) -> None:
     config = shipped_config("alphabet_onehot", tmp_path)
     result = cli("config", str(config), "--set", "training.lr_schedule=warmup")
     assert result.exit_code == 2 and result.stderr.count("\n") == 1 and "lr_schedule" in result.stderr
+
+
+def test_interactive_predict_on_a_terminal(tiny_runs: dict[str, Path], tmp_path: Path) -> None:
+    """Under a pseudo-terminal: the banner, answers, an error that does not end the session,
+    a clean newline after Ctrl-D and exit code 0."""
+    import os
+    import pty
+    import select
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import PROJECT
+
+    leader, follower = pty.openpty()
+    env = {**os.environ, "PYTHONPATH": str(PROJECT), "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rnnlab", "predict", str(tiny_runs["onehot_val"])],
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        cwd=tmp_path,
+        env=env,
+        close_fds=True,
+    )
+    os.close(follower)
+    seen = b""
+
+    def read_until(marker: bytes, count: int = 1, timeout: float = 120.0) -> None:
+        nonlocal seen
+        deadline = time.monotonic() + timeout
+        while seen.count(marker) < count and time.monotonic() < deadline:
+            ready, _, _ = select.select([leader], [], [], 0.5)
+            if ready:
+                try:
+                    seen += os.read(leader, 4096)
+                except OSError:
+                    return
+
+    read_until(b"input> ")
+    os.write(leader, b"a\n")
+    read_until(b"a -> ")
+    os.write(leader, b"z\n")
+    read_until(b"input> ", count=3)  # the prompt after the error: the session goes on
+    os.write(leader, b"\x04")
+    try:
+        code = process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise AssertionError(seen.decode("utf-8", "replace")) from None
+    assert code == 0
+    read_until(b"never", timeout=1.0)
+    os.close(leader)
+    text = seen.decode("utf-8", "replace").replace("\r\n", "\n")
+    assert "onehot_val: type characters from 'abcde' (e.g. a), then Enter; Up/Down for history, Ctrl-D to end." in text
+    assert "a -> " in text and "error: prefix 'z'" in text
+    assert text.rstrip(" ").endswith("input> \n"), text[-80:]
