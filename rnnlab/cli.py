@@ -484,11 +484,15 @@ def init(
     ] = None,
     out: Annotated[Path | None, typer.Option(help="file to write; default configs/NAME.yaml", show_default=False)] = None,
     force: Annotated[bool, typer.Option("--force", help="overwrite an existing file")] = False,
+    from_: Annotated[
+        Path | None,
+        typer.Option("--from", help="start from this config or run folder (e.g. configs/hello_rnn.yaml) instead of the defaults"),
+    ] = None,
 ) -> None:
-    """Write a commented starter config: every key with its default and what it means."""
+    """Write a commented starter config: every key with its value (the defaults, or --from CONFIG's) and what it means."""
     from rnnlab.commands.init import write_starter
 
-    path = write_starter(name, dataset, layer, encoding, out, force)
+    path = write_starter(name, dataset, layer, encoding, out, force, from_)
     typer.echo(f"Wrote {path}; check it with `rnnlab config {path}`, train with `rnnlab train {path}`")
 
 

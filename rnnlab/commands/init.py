@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from rnnlab import atomic, data
-from rnnlab.config import Config, validate
+from rnnlab.config import Config, load_target, validate
 from rnnlab.config.loading import section_model
 from rnnlab.errors import ConfigError
 
@@ -65,16 +65,34 @@ def aligned(lines: list[tuple[str, str]]) -> list[str]:
     return [f"{code.ljust(COMMENT_COLUMN)}  # {note}" if note else code for code, note in lines]
 
 
-def starter_config(name: str, dataset: str = "alphabet", layer: str | None = None, encoding: str | None = None) -> str:
-    """The YAML text; raises ConfigError (with the closest valid value) for a bad name or choice."""
+def starter_config(
+    name: str,
+    dataset: str = "alphabet",
+    layer: str | None = None,
+    encoding: str | None = None,
+    base: Config | None = None,
+    base_source: str | None = None,
+) -> str:
+    """The YAML text; raises ConfigError (with the closest valid value) for a bad name or choice.
+    ``base``: start from that config's values (``init --from``) instead of the dataset's starter."""
     model = {k: v for k, v in (("layer", layer), ("encoding", encoding)) if v is not None}
-    raw = {"experiment": {"name": name}, "data": {"dataset": dataset}, "model": model}
+    if base is not None:
+        raw = base.model_dump(mode="json")
+        raw["experiment"].update(name=name, output_root=Config.model_fields["experiment"].default_factory().output_root)  # type: ignore[misc]
+        raw["model"].update(model)
+        dataset = base.data.dataset
+    else:
+        raw = {"experiment": {"name": name}, "data": {"dataset": dataset}, "model": model}
+        starter = data.dataset(dataset).starter if dataset in data.names() else {}  # else validation says which
+        for section, values in starter.items():
+            raw.setdefault(section, {}).update({k: v for k, v in values.items() if k not in raw.get(section, {})})
     source = "rnnlab init"
     config = validate(raw, source=source)
     values = config.model_dump(mode="json")
     about = data.dataset(dataset).about()
+    origin = f"from {base_source}" if base_source else "from the defaults"
     header = [
-        f"# {name}: starter config written by `rnnlab init` — every key with its default and meaning.",
+        f"# {name}: starter config written by `rnnlab init` {origin} — every key with its value and meaning.",
         "# Delete what you do not change; check with `rnnlab config FILE`, train with `rnnlab train FILE`.",
     ]
     body: list[str] = []
@@ -96,11 +114,14 @@ def write_starter(
     encoding: str | None = None,
     out: str | Path | None = None,
     force: bool = False,
+    from_config: str | Path | None = None,
 ) -> Path:
     target = Path(out) if out is not None else Path("configs") / f"{name}.yaml"
     if target.exists() and not force:
         raise ConfigError(f"{target}: already exists; pass --force to overwrite it or choose another --out")
     if target.suffix not in (".yaml", ".yml"):
         raise ConfigError(f"--out {target}: configs are .yaml files; e.g. --out {target.with_suffix('.yaml')}")
-    atomic.write_text(target, starter_config(name, dataset, layer, encoding))
+    base = None if from_config is None else load_target(from_config)
+    text = starter_config(name, dataset, layer, encoding, base, None if from_config is None else str(from_config))
+    atomic.write_text(target, text)
     return target

@@ -66,7 +66,8 @@ class Checkpoint(Section):
 
 class LrSchedule(Section):
     kind: Literal["reduce_on_plateau", "cosine", "exponential"] = Field(
-        description="reduce_on_plateau (Keras ReduceLROnPlateau), cosine or exponential (Keras CosineDecay / ExponentialDecay, per epoch)"
+        "reduce_on_plateau",
+        description="reduce_on_plateau (Keras ReduceLROnPlateau), cosine or exponential (Keras CosineDecay / ExponentialDecay, per epoch)",
     )
     monitor: str = Field("auto", description="reduce_on_plateau: metric to watch; auto as for early_stopping")
     factor: float = Field(0.5, gt=0.0, lt=1.0, description="reduce_on_plateau: multiply the learning rate by this on a plateau")

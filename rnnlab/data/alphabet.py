@@ -72,6 +72,7 @@ def encode(text: str, state: dict[str, Any], window: int) -> np.ndarray:
 
 class Alphabet(Dataset[Options]):
     options_model = Options
+    starter = {"training": {"learning_rate": 0.01, "epochs": 100}}
 
     def spec(self, options: Options) -> TaskSpec:
         size = len(options.letters)

@@ -138,6 +138,9 @@ class Dataset(ABC, Generic[O]):
     options_model: ClassVar[type[BaseModel]]
     """The ``data:`` section's schema (a pydantic model, conventionally named ``Options`` in the
     dataset's module); its ``dataset`` field is ``Literal["<name>"]`` with that default."""
+    starter: ClassVar[dict[str, dict[str, Any]]] = {}
+    """Settings ``rnnlab init`` writes over the schema's defaults so that a bare starter config
+    learns, e.g. ``{"training": {"learning_rate": 0.01, "epochs": 100}}`` for five samples."""
 
     @classmethod
     def name(cls) -> str:

@@ -56,6 +56,7 @@ def encode(text: str, state: dict[str, Any]) -> np.ndarray:
 
 class Hello(Dataset[Options]):
     options_model = Options
+    starter = {"training": {"learning_rate": 0.1, "batch_size": 1, "epochs": 30}}
 
     def spec(self, options: Options) -> TaskSpec:
         """Any length is accepted at predict time (``timesteps=None``): the layers share weights over steps."""
