@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from rnnlab import atomic, data
-from rnnlab.config import Config, load_target, validate
+from rnnlab.config import Config, Experiment, load_target, validate
 from rnnlab.config.loading import section_model
 from rnnlab.errors import ConfigError
 
@@ -78,7 +78,7 @@ def starter_config(
     model = {k: v for k, v in (("layer", layer), ("encoding", encoding)) if v is not None}
     if base is not None:
         raw = base.model_dump(mode="json")
-        raw["experiment"].update(name=name, output_root=Config.model_fields["experiment"].default_factory().output_root)  # type: ignore[misc]
+        raw["experiment"].update(name=name, output_root=Experiment().output_root)
         raw["model"].update(model)
         dataset = base.data.dataset
     else:

@@ -6,7 +6,7 @@ are abcd→e, bcde→a, cdea→b, deab→c, eabc→d.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field, field_validator, model_validator
@@ -72,7 +72,7 @@ def encode(text: str, state: dict[str, Any], window: int) -> np.ndarray:
 
 class Alphabet(Dataset[Options]):
     options_model = Options
-    starter = {"training": {"learning_rate": 0.01, "epochs": 100}}
+    starter: ClassVar[dict[str, dict[str, Any]]] = {"training": {"learning_rate": 0.01, "epochs": 100}}
 
     def spec(self, options: Options) -> TaskSpec:
         size = len(options.letters)

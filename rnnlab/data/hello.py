@@ -7,7 +7,7 @@ character of both sides, sorted ({e, h, l, o} for the lesson), saved with the ru
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -56,7 +56,7 @@ def encode(text: str, state: dict[str, Any]) -> np.ndarray:
 
 class Hello(Dataset[Options]):
     options_model = Options
-    starter = {"training": {"learning_rate": 0.1, "batch_size": 1, "epochs": 30}}
+    starter: ClassVar[dict[str, dict[str, Any]]] = {"training": {"learning_rate": 0.1, "batch_size": 1, "epochs": 30}}
 
     def spec(self, options: Options) -> TaskSpec:
         """Any length is accepted at predict time (``timesteps=None``): the layers share weights over steps."""
