@@ -106,6 +106,9 @@ class Training(Section):
     validation_split: float = Field(0.0, ge=0.0, lt=1.0, description="fraction of training data held out for validation")
     early_stopping: EarlyStopping | None = Field(None, description="EarlyStopping settings, or off")
     checkpoint: Checkpoint = Field(default_factory=Checkpoint, description="ModelCheckpoint settings")
+    tracking: Literal["none", "mlflow"] = Field(
+        "none", description="mlflow: log params, per-epoch metrics and the run's files to MLFLOW_TRACKING_URI (the mlflow extra)"
+    )
     lr_schedule: LrSchedule | None = Field(
         None, description="learning-rate schedule: reduce_on_plateau, cosine or exponential (or a mapping); logged per epoch"
     )

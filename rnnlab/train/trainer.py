@@ -34,7 +34,7 @@ from rnnlab.run.files import RunFiles, best_index, best_value, read_history, rea
 from rnnlab.run.opening import backup_exists, check_same_model, load_saved_model
 from rnnlab.run.plots import plot_curves, save_png
 from rnnlab.runtime import keras, tensorflow
-from rnnlab.train import distribute, schedules
+from rnnlab.train import distribute, schedules, tracking
 from rnnlab.train.callbacks import BestCheckpoint, CarriedEarlyStopping, EpochSeeds
 from rnnlab.train.pipeline import array_batches, epoch_batches, evaluate_split, fit_data, padded_batches
 from rnnlab.train.resume import fault_callbacks, interrupted_as_error, resume_epoch, stop_requests
@@ -254,6 +254,7 @@ def train(
 ) -> TrainResult:
     """``extra_callbacks``: the caller's own Keras callbacks (e.g. ``--log-every``'s epoch lines), run after the trainer's."""
     check_tensorboard(config)
+    tracking.check_tracking(config)
     distribute.check_batches(config)
     strategy = distribute.strategy_for(config)
     with distribute.run_folder(config, strategy) as root:
@@ -305,6 +306,7 @@ def _train_locked(
     spec = data.spec
     train_data = fit_data(config, plan.train, spec, shuffle=plan.shuffle)
     validation = None if plan.validation is None else fit_data(config, plan.validation, spec, shuffle=False)
+    tracker = tracking.tracker(config, files.root)
     started = time.perf_counter()
     with stop_requests() as stop, interrupted_as_error(config, files):
         fit = run_fit(
@@ -326,6 +328,7 @@ def _train_locked(
                 start_epoch=initial_epoch,
             )
             + fault_callbacks(files, config.training.backup_interval_s, stop)
+            + ([tracker] if tracker else [])
             + extra,
             shuffle=plan.shuffle,
             verbose=verbose,
@@ -378,6 +381,8 @@ def _train_locked(
     for name, figure in report.figures.items():
         save_png(figure, files.figure(name))
     atomic.write_json(files.metrics, metrics)
+    if tracker is not None:
+        tracker.finish(metrics)
     shutil.rmtree(files.backup, ignore_errors=True)
     if config.training.tensorboard:
         messages.append(f"TensorBoard logs: tensorboard --logdir {files.tensorboard}")
