@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import json
 import math
 import random
 import re
@@ -27,7 +28,7 @@ from rnnlab import atomic
 from rnnlab.commands.runs import RunRow, safe_row, score
 from rnnlab.config import Config, load_target
 from rnnlab.errors import ConfigError
-from rnnlab.run.files import RunFiles
+from rnnlab.run.files import MAXIMISED, RunFiles
 
 RANGE = re.compile(r"^(?:(log):)?([^:]+):([^:]+)$")
 
@@ -59,6 +60,8 @@ class Point:
     config: Config
     row: RunRow | None = None
     skipped: bool = False
+    at_best: str = "-"
+    """The accuracy-like metric at the best epoch (``metrics.json``), e.g. ``accuracy 1.0000``."""
 
     @property
     def overrides(self) -> list[str]:
@@ -78,7 +81,7 @@ class Sweep:
 
     def markdown(self) -> str:
         keys = list(self.points[0].values) if self.points else []
-        header = ["run", *(k.rsplit(".", 1)[-1] for k in keys), "epochs", "best", "test", "wall"]
+        header = ["run", *(k.rsplit(".", 1)[-1] for k in keys), "epochs", "best", "at best", "test", "wall"]
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for p in self.points:
             r = p.row or RunRow(p.name, str(p.config.run_dir), status="not run")
@@ -89,6 +92,7 @@ class Sweep:
                 *(str(p.values[k]) for k in keys),
                 str(r.epochs or "-"),
                 best,
+                p.at_best,
                 score(r.test_metric, r.test_value),
                 wall,
             ]
@@ -107,6 +111,17 @@ class Sweep:
                 [p.name, *(p.values[k] for k in keys), *("" if getattr(r, f) is None else getattr(r, f) for f in fields)]
             )
         return out.getvalue()
+
+
+def at_best(files: RunFiles) -> str:
+    """The accuracy-like metric (validation first) at the epoch ``train`` called best."""
+    try:
+        best = json.loads(files.metrics.read_text(encoding="utf-8")).get("best") or {}
+    except (OSError, ValueError):
+        return "-"
+    names = [k for k in best if k.removeprefix("val_") in MAXIMISED and isinstance(best[k], (int, float))]
+    names.sort(key=lambda k: not k.startswith("val_"))
+    return score(names[0], best[names[0]]) if names else "-"
 
 
 def typed(text: str) -> Any:
@@ -212,6 +227,7 @@ def run_sweep(
         if not point.skipped:
             train(point.config, **(train_kwargs or {"verbose": 0}))
         point.row = safe_row(files.root, folder)
+        point.at_best = at_best(files)
     sweep = Sweep(folder, points, folder / "sweep.md", folder / "sweep.csv")
     atomic.write_text(sweep.table_md, sweep.markdown())
     atomic.write_text(sweep.table_csv, sweep.csv())
