@@ -422,24 +422,17 @@ def sweep(
 ) -> None:
     """One run per point of a grid (or N random points), one after another; re-run to continue an interrupted sweep.
     Ends with a results table (sweep.md, sweep.csv) and an overlay plot (sweep.png) in OUTPUT_ROOT/NAME-sweep/."""
-    from rnnlab.commands.sweep import run_sweep
-
-    verbose, _ = epoch_output(True, None, 0)
+    from rnnlab.commands.sweep import SweepSpec, run_sweep
 
     def announce(i: int, total: int, point: Any) -> None:
         done = " (done, skipped)" if point.skipped else ""
         typer.echo(f"[{i}/{total}] {point.name}{done}", err=True)
 
     result = run_sweep(
-        config,
-        grid or [],
-        range_ or [],
-        set_ or [],
-        random_points=random_points,
-        seed=seed,
+        SweepSpec(config, grid or [], range_ or [], set_ or [], random_points, seed),
         metric=metric,
         announce=announce,
-        train_kwargs={"verbose": verbose},
+        train_kwargs={"verbose": 0},  # one [i/N] line per point instead of every epoch
     )
     typer.echo(result.markdown(), nl=False)
     wrote = [result.table_md, result.table_csv, *([result.plot] if result.plot else [])]

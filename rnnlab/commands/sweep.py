@@ -166,16 +166,23 @@ def point_name(values: dict[str, Any]) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "-", "__".join(parts))
 
 
-def plan(
-    target: str | Path,
-    grid: Sequence[str] = (),
-    ranges: Sequence[str] = (),
-    overrides: Sequence[str] = (),
-    random_points: int | None = None,
-    seed: int = 0,
-) -> tuple[Path, list[Point]]:
+@dataclass(frozen=True)
+class SweepSpec:
+    """What to sweep: a config (or run folder), ``--grid``/``--range`` expressions, ``--set``
+    overrides for every point, and ``--random N`` (None: the whole grid) with its seed."""
+
+    target: str | Path
+    grid: Sequence[str] = ()
+    ranges: Sequence[str] = ()
+    overrides: Sequence[str] = ()
+    random_points: int | None = None
+    seed: int = 0
+
+
+def plan(spec: SweepSpec) -> tuple[Path, list[Point]]:
     """Every point's config, validated before anything is trained (a bad value is one line, nothing written)."""
-    axes = [parse_grid(g) for g in grid] + [parse_range(r) for r in ranges]
+    target, overrides, random_points = spec.target, spec.overrides, spec.random_points
+    axes = [parse_grid(g) for g in spec.grid] + [parse_range(r) for r in spec.ranges]
     if not axes:
         raise ConfigError("nothing to sweep; give --grid KEY=V1,V2 (and/or --range KEY=LOW:HIGH with --random N)")
     if len({a.key for a in axes}) < len(axes):
@@ -187,7 +194,7 @@ def plan(
     if random_points is None:
         combos = [dict(zip(keys, values)) for values in itertools.product(*(a.values for a in axes))]
     else:
-        rng = random.Random(seed)
+        rng = random.Random(spec.seed)
         combos = []
         for _ in range(random_points):
             combos.append({a.key: a.draw(rng) for a in axes})
@@ -204,13 +211,8 @@ def plan(
 
 
 def run_sweep(
-    target: str | Path,
-    grid: Sequence[str] = (),
-    ranges: Sequence[str] = (),
-    overrides: Sequence[str] = (),
+    spec: SweepSpec,
     *,
-    random_points: int | None = None,
-    seed: int = 0,
     metric: list[str] | None = None,
     announce: Callable[[int, int, Point], None] = lambda i, n, p: None,
     train_kwargs: dict[str, Any] | None = None,
@@ -219,7 +221,7 @@ def run_sweep(
     from rnnlab.run.plots import plot_runs
     from rnnlab.train.trainer import train
 
-    folder, points = plan(target, grid, ranges, overrides, random_points, seed)
+    folder, points = plan(spec)
     for i, point in enumerate(points, 1):
         files = RunFiles(point.config.run_dir)
         point.skipped = files.metrics.is_file()
