@@ -140,3 +140,31 @@ def test_interactive_predict_on_a_terminal(tiny_runs: dict[str, Path], tmp_path:
     assert "onehot_val: type characters from 'abcde' (e.g. a), then Enter; Up/Down for history, Ctrl-D to end." in text
     assert "a -> " in text and "error: prefix 'z'" in text
     assert text.rstrip(" ").endswith("input> \n"), text[-80:]
+
+
+def test_an_interrupted_cosine_run_resumes_on_its_schedule(tmp_path: Path) -> None:
+    """SIGTERM after two epochs, then `train` again: the learning rates are those of one uninterrupted call."""
+    import math
+    import signal
+
+    from rnnlab.config import load_config
+    from rnnlab.run.files import RunFiles
+    from tests.test_faults import history_rows, start_training, wait_for_epochs
+
+    epochs = 5
+    config = shipped_config("alphabet_onehot", tmp_path, training={"epochs": epochs, "lr_schedule": "cosine"})
+    files = RunFiles(load_config(config).run_dir.absolute())
+    process = start_training(config, tmp_path)
+    try:
+        wait_for_epochs(process, files.history, 2)
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=120)
+    finally:
+        process.kill()
+    assert process.returncode == 130 and len(history_rows(files.history)) < epochs
+    from rnnlab.train.trainer import train
+
+    train(load_config(config), verbose=0)
+    rates = [float(r["learning_rate"]) for r in history_rows(files.history)]
+    expected = [0.01 * (1 + math.cos(math.pi * e / epochs)) / 2 for e in range(epochs)]
+    assert rates == pytest.approx(expected, rel=1e-5)
