@@ -137,7 +137,7 @@ def test_interactive_predict_on_a_terminal(tiny_runs: dict[str, Path], tmp_path:
     read_until(b"never", timeout=1.0)
     os.close(leader)
     text = seen.decode("utf-8", "replace").replace("\r\n", "\n")
-    assert "onehot_val: type characters from 'abcde' (e.g. a), then Enter; Up/Down for history, Ctrl-D to end." in text
+    assert "Input: characters from 'abcde', e.g. a, then Enter. Up/Down: history; Ctrl-D: end." in text
     assert "a -> " in text and "error: prefix 'z'" in text
     assert text.rstrip(" ").endswith("input> \n"), text[-80:]
 

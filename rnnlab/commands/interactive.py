@@ -17,14 +17,14 @@ def input_hint(run: Any) -> str:
     if isinstance(vocab, list) and vocab and all(isinstance(v, str) and len(v) == 1 for v in vocab[:200]):
         shown = "".join(vocab[:12]) + ("…" if len(vocab) > 12 else "")
         example = "".join(vocab[: window or min(5, len(vocab))])
-        return f"characters from {shown!r} (e.g. {example})"
+        return f"characters from {shown!r}, e.g. {example}"
     if run.spec.token_input:
         return "a sentence of words"
     return "one sequence of numbers, as docs/datasets.md shows for this dataset"
 
 
 def banner(run: Any) -> str:
-    return f"{run.files.root.name}: type {input_hint(run)}, then Enter; Up/Down for history, Ctrl-D to end."
+    return f"Input: {input_hint(run)}, then Enter. Up/Down: history; Ctrl-D: end."
 
 
 @contextlib.contextmanager
