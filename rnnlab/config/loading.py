@@ -91,7 +91,10 @@ def load_target(target: str | Path, overrides: list[str] | tuple[str, ...] = ())
         return load_config(target, overrides)
     saved = target / "config.yaml"
     if not saved.is_file():
-        raise ConfigError(f"{target}: not a run folder (no config.yaml); pass a config file or checkpoints/<name>")
+        raise ConfigError(
+            f"{target}: is a folder, not a config file, and not a run folder (no config.yaml); "
+            "pass a .yaml file, e.g. configs/alphabet_onehot.yaml, or a run folder such as checkpoints/<name>"
+        )
     config = load_config(saved, overrides)
     config.experiment.output_root = str(target.parent)
     config.experiment.name = target.name
