@@ -186,6 +186,73 @@ CASES: list[Case] = [
     Case("config-is-folder", ("train", "{tmp}"), "is a folder, not a config file"),
     Case("config-not-utf8", T, "not UTF-8 text (byte 16); save the file as UTF-8", b"data: {dataset: \xff\xfe}\n"),
     Case("bad-file-stem", T, "is not a valid run name; set experiment.name", name="my run"),
+    # YAML read as written (1.2 scalars, no duplicate keys) and bounded
+    Case(
+        "duplicate-key",
+        T,
+        "duplicate key 'model' (first at line 2)",
+        "data: {dataset: alphabet}\nmodel: {units: 3}\nmodel: {units: 4}\n",
+    ),
+    Case(
+        "yes-is-not-true",
+        T,
+        "training.tensorboard: input should be a valid boolean (got 'yes')",
+        good(training={"tensorboard": "yes"}),
+    ),
+    Case(
+        "true-is-not-an-epoch-count",
+        T,
+        "training.epochs: input should be a valid integer (got True)",
+        good(training={"epochs": True}),
+    ),
+    Case(
+        "base-60-is-text",
+        T,
+        "experiment.seed: input should be a valid integer (got '1:30')",
+        "data: {dataset: alphabet}\nexperiment: {seed: 1:30}\n",
+    ),
+    Case("quoted-number", T, "model.units: input should be a valid integer (got '8')", good(model={"units": "8"})),
+    Case(
+        "infinite-learning-rate",
+        T,
+        "training.learning_rate: input should be a finite number (got inf)",
+        "data: {dataset: alphabet}\ntraining: {learning_rate: .inf}\n",
+    ),
+    Case(
+        "overflowing-learning-rate",
+        T,
+        "training.learning_rate: input should be a finite number (got inf)",
+        "data: {dataset: alphabet}\ntraining: {learning_rate: 1e309}\n",
+    ),
+    Case(
+        "nested-too-deep",
+        T,
+        "nested deeper than 32 levels; a config is a few plain sections",
+        "data: {dataset: alphabet}\nx: " + "[" * 40 + "]" * 40 + "\n",
+    ),
+    Case(
+        "alias-bomb",
+        T,
+        "its aliases expand to more than 100,000 values",
+        "data: {dataset: alphabet}\na: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e]\ng: &g [*f, *f, *f, *f, *f, *f, *f, *f]\n",
+    ),
+    Case(
+        "huge-config",
+        T,
+        "larger than 1,048,576 bytes, which no config needs",
+        "data: {dataset: alphabet}\n# " + "x" * (1 << 20) + "\n",
+    ),
+    Case(
+        "set-replaces-a-section",
+        (*T, "--set", "training={{}}"),
+        "would replace the whole training section the config sets (epochs)",
+    ),
+    Case(
+        "long-run-name",
+        T,
+        "experiment.name: run name is 300 characters long; use at most 100",
+        good(experiment={"name": "a" * 300}),
+    ),
     # unknown keys, at every level
     Case("unknown-section", T, "unknown key 'modle'; did you mean 'model'?", {**GOOD, "modle": {"units": 3}}, subprocess=True),
     Case("unknown-experiment-key", T, "unknown key 'experiment.sed'; did you mean 'seed'?", good(experiment={"sed": 1})),

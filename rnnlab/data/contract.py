@@ -124,9 +124,10 @@ class Predictor(Protocol):
 
 
 class DatasetOptions(BaseModel):
-    """Base of every dataset's ``Options``: an unknown key is an error, never silently ignored."""
+    """Base of every dataset's ``Options``: an unknown key is an error, never silently ignored;
+    numbers and booleans are strict and finite, as in the rest of the config."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 O = TypeVar("O", bound=BaseModel)
