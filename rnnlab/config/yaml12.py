@@ -11,7 +11,7 @@ no tags, no Python objects.
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar
+from typing import Any
 
 import yaml
 
@@ -38,7 +38,7 @@ class TooComplex(yaml.YAMLError):
 class StrictLoader(yaml.SafeLoader):
     """``SafeLoader`` with YAML 1.2 core-schema scalars, duplicate keys refused, and bounds."""
 
-    yaml_implicit_resolvers: ClassVar[dict[Any, Any]] = {}  # start empty: only the 1.2 resolvers below
+    yaml_implicit_resolvers: dict[Any, Any] = {}  # noqa: RUF012 - PyYAML's class-level table, started empty: only the 1.2 resolvers below
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
