@@ -6,7 +6,6 @@ Library modules are imported inside each command so ``rnnlab --help`` never load
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import os
 import sys
@@ -17,6 +16,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from typer.core import TyperGroup
 
+from rnnlab.atomic import json_text
 from rnnlab.runtime import DEBUG_ENV, debug_enabled
 
 
@@ -204,7 +204,7 @@ def predict(
     texts = read_inputs(prefix, input_file)
     if texts is not None:
         for prediction in answerer.answer(texts, params):
-            typer.echo(json.dumps(prediction.record, ensure_ascii=False) if as_json else prediction.line)
+            typer.echo(json_text(prediction.record) if as_json else prediction.line)
         return
     answer_stream(answerer, params, as_json)
 
@@ -222,7 +222,7 @@ def answer_stream(answerer: Any, params: dict[str, Any], as_json: bool) -> None:
             failed = True
             continue
         for prediction in predictions:
-            typer.echo(json.dumps(prediction.record, ensure_ascii=False) if as_json else prediction.line)
+            typer.echo(json_text(prediction.record) if as_json else prediction.line)
     if failed:
         raise typer.Exit(2)
 
@@ -256,7 +256,7 @@ def summary(config: ConfigArg, set_: SetOpt = None, as_json: JsonOpt = False) ->
     from rnnlab.config import load_config
 
     result = summary_for_config(load_config(config, set_ or []))
-    typer.echo(json.dumps(result.as_dict(), indent=2) if as_json else result.text())
+    typer.echo(json_text(result.as_dict(), indent=2) if as_json else result.text())
 
 
 def complete_runs(incomplete: str) -> list[str]:
@@ -290,7 +290,7 @@ def runs_command(
 
     table = list_runs(root)
     if as_json:
-        typer.echo(json.dumps(table.as_dict(), indent=2))
+        typer.echo(json_text(table.as_dict(), indent=2))
         return
     Console(width=None if sys.stdout.isatty() else 200).print(rich_table(table))
     if not table.rows:
@@ -305,7 +305,7 @@ def evaluate(target: TargetArg, as_json: JsonOpt = False, set_: SetOpt = None) -
 
     scores = evaluate_run(target, tuple(set_ or []))
     if as_json:
-        typer.echo(json.dumps(scores))
+        typer.echo(json_text(scores))
         return
     shown = ", ".join(
         f"{k.removeprefix('test_')} {v:.4f}" for k, v in scores.items() if k.startswith("test_") and k != "test_samples"
@@ -384,7 +384,7 @@ def verify(
     from rnnlab.commands.verify import verify as run_verify
 
     result = run_verify(run_dir, seed=seed, tolerance=tolerance, lesson_only=lesson)
-    typer.echo(json.dumps(result.as_dict(), indent=2) if as_json else result.text(), nl=as_json)
+    typer.echo(json_text(result.as_dict(), indent=2) if as_json else result.text(), nl=as_json)
     if not result.passed:
         raise typer.Exit(1)
 
@@ -407,7 +407,7 @@ def show(
         raise ConfigError(f"--split {split!r}: use train or test")
     example = show_example(load_config(config, set_ or []), index, split)
     if as_json:
-        typer.echo(json.dumps(example.as_dict(), ensure_ascii=False))
+        typer.echo(json_text(example.as_dict()))
         return
     typer.echo(f"{split} #{index} ({example.label}, {len(example.ids)} ids): {example.text}")
 
