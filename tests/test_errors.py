@@ -248,6 +248,18 @@ CASES: list[Case] = [
         "would replace the whole training section the config sets (epochs)",
     ),
     Case(
+        "huge-units",
+        ("summary", "{cfg}"),
+        "over rnnlab's limit of 50,000,000; lower model.units (now 1,000,000,000)",
+        good(model={"units": 1_000_000_000}),
+    ),
+    Case(
+        "huge-depth",
+        T,
+        "over rnnlab's limit of 50,000,000; lower model.units (now 16) or model.num_layers (now 100,000)",
+        good(model={"units": 16, "num_layers": 100_000}),
+    ),
+    Case(
         "long-run-name",
         T,
         "experiment.name: run name is 300 characters long; use at most 100",
