@@ -162,8 +162,9 @@ def render_metrics(run_dir: Path, metrics: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def read_inputs(prefix: list[str] | None, input_file: Path | None) -> list[str] | None:
-    """Inputs given up front, or None to stream standard input line by line."""
+def read_inputs(prefix: list[str] | None, input_file: Path | None, whole: bool = False) -> list[str] | None:
+    """Inputs given up front, or None to stream standard input line by line; ``whole``: the file is
+    one input (``Dataset.whole_input``)."""
     if prefix:
         return list(prefix)
     if input_file is not None:
@@ -179,7 +180,7 @@ def read_inputs(prefix: list[str] | None, input_file: Path | None) -> list[str] 
             raise DataError(
                 f"--input-file {input_file}: cannot read it ({exc.strerror or exc}); give a readable text file"
             ) from None
-        return [line for line in text.splitlines() if line.strip()]
+        return [text] if whole else [line for line in text.splitlines() if line.strip()]
     return None
 
 
@@ -196,12 +197,16 @@ def predict(
     as_json: JsonOpt = False,
     set_: SetOpt = None,
 ) -> None:
-    """Ask a trained run: next letter, sentiment, or generated text. Without --prefix, reads stdin lines."""
+    """Ask a trained run: next letter, sentiment, generated text, or a forecast. Without --prefix, reads stdin lines
+    (a series reads all of stdin as one history, or forecasts after its data when there is none)."""
     from rnnlab.commands.predict import open_answerer
 
     answerer = open_answerer(target, tuple(set_ or []))
     params = {"length": length, "temperature": temperature, "top_k": top_k, "seed": seed}
-    texts = read_inputs(prefix, input_file)
+    whole = answerer.dataset.whole_input
+    texts = read_inputs(prefix, input_file, whole)
+    if texts is None and whole:
+        texts = ["" if sys.stdin.isatty() else sys.stdin.read()]
     if texts is not None:
         for prediction in answerer.answer(texts, params):
             typer.echo(json_text(prediction.record) if as_json else prediction.line)

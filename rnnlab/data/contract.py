@@ -38,6 +38,7 @@ class TaskSpec:
     vocab_size: int | None = None
     features: int | None = None
     num_classes: int | None = None
+    """Output width: classes, or for ``regression`` the values predicted at once (``None`` = 1)."""
     mask_padding: bool = False
 
     @property
@@ -139,6 +140,10 @@ class Dataset(ABC, Generic[O]):
     options_model: ClassVar[type[BaseModel]]
     """The ``data:`` section's schema (a pydantic model, conventionally named ``Options`` in the
     dataset's module); its ``dataset`` field is ``Literal["<name>"]`` with that default."""
+
+    whole_input: ClassVar[bool] = False
+    """``predict`` reads an ``--input-file`` or all of stdin as ONE input (e.g. a series' history)
+    instead of one input per line; empty stdin or a terminal gives one empty input."""
 
     @classmethod
     def name(cls) -> str:

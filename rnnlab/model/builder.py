@@ -79,7 +79,7 @@ def output_layer(spec: TaskSpec) -> Any:
     if spec.kind == "binary":
         return k.layers.Dense(1, activation="sigmoid", name="output")
     if spec.kind == "regression":
-        return k.layers.Dense(1, name="output")
+        return k.layers.Dense(spec.num_classes or 1, name="output")  # num_classes: values predicted at once
     if spec.kind == "language_model":
         return k.layers.Dense(spec.num_classes, name="logits")
     return k.layers.Dense(spec.num_classes, activation="softmax", name="output")
