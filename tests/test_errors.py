@@ -43,6 +43,11 @@ GOODS: dict[str, dict[str, Any]] = {
     },
     "regression": {"data": {"dataset": "regression"}, "model": {"units": 3}, "training": {"epochs": 1}},
     "hello": {"data": {"dataset": "hello"}, "model": {"units": 3}, "training": {"epochs": 1}},
+    "series": {
+        "data": {"dataset": "series", "path": "s.csv", "time_column": "t", "target_column": "y", "lookback": 4},
+        "model": {"units": 3},
+        "training": {"epochs": 1},
+    },
     "imdb": {
         "data": {"dataset": "imdb", "path": "imdb.npz", "num_words": 20, "maxlen": 8},
         "model": {"encoding": "embedding", "embedding_dim": 4, "units": 3},
@@ -69,8 +74,10 @@ IMDB_WORDS = {"great": 1, "awful": 2, "film": 3, "plot": 4, "loved": 5, "boring"
 IMDB_X = objects([1, 3], [2, 4], [5, 3, 1], [6, 4], [1, 5], [2, 6], [3, 1, 5], [4, 2])
 IMDB_Y = np.array([1, 0, 1, 0, 1, 0, 1, 0])
 IMDB_NPZ = npz_of(x_train=IMDB_X, y_train=IMDB_Y, x_test=IMDB_X, y_test=IMDB_Y)
+SERIES_CSV = "t,y\n" + "".join(f"{k},{10 + k % 5}\n" for k in range(40))
 DATA_FILES: dict[str, dict[str, str | bytes]] = {
     "lyrics": {"corpus.txt": CORPUS},
+    "series": {"s.csv": SERIES_CSV},
     "imdb": {"imdb.npz": IMDB_NPZ, "imdb_word_index.json": json.dumps(IMDB_WORDS)},
 }
 """Files a dataset's GOOD config reads, written next to the config (``data.path`` names the main one)."""
@@ -131,6 +138,20 @@ def regression(path: str, content: str | bytes | None = None) -> dict[str, Any]:
     return {"config": good("regression", data={"path": path}), "files": {} if content is None else {path: content}}
 
 
+def series(content: str | None = None, **data: Any) -> dict[str, Any]:
+    """Case keywords for a series row: GOODS' config with ``data`` changed, reading ``content`` (None: the good CSV)."""
+    return {"config": good("series", data=data), "files": {"s.csv": SERIES_CSV if content is None else content}}
+
+
+def series_rows(*rows: str) -> str:
+    """A small series CSV whose rows from line 2 on are the good ones with some replaced: ``"line:t,y"``."""
+    lines = SERIES_CSV.splitlines()
+    for row in rows:
+        number, _, text = row.partition(":")
+        lines[int(number) - 1] = text
+    return "\n".join(lines) + "\n"
+
+
 def imdb(path: str | None = "imdb.npz", files: dict[str, str | bytes] | None = None, **data: Any) -> dict[str, Any]:
     """Case keywords for an imdb row reading ``path``; ``files`` replace the good npz and word index."""
     return {"config": good("imdb", data={"path": path, **data}), "files": DATA_FILES["imdb"] if files is None else files}
@@ -153,7 +174,9 @@ OFFLINE = {
     "keras.src.backend.config._KERAS_DIR": "{tmp}/keras-home",
 }
 """No network: the lesson's corpus URL unreachable, and an empty Keras cache instead of the user's."""
-LY, RG, HE, IM = (dict(config=GOODS[d], files=DATA_FILES.get(d, {})) for d in ("lyrics", "regression", "hello", "imdb"))
+LY, RG, HE, IM, SE = (
+    dict(config=GOODS[d], files=DATA_FILES.get(d, {})) for d in ("lyrics", "regression", "hello", "imdb", "series")
+)
 IMDB_OFFLINE = {
     "rnnlab.data.imdb.KERAS_ORIGIN": "file:///nonexistent/",
     "keras.src.backend.config._KERAS_DIR": "{tmp}/keras-home",
@@ -712,6 +735,77 @@ CASES: list[Case] = [
         "trained with data.path=None but the config says 'x.csv'",
         setup="trained",
         **RG,
+    ),
+    # series: the CSV and the options
+    Case("series-no-path", T, "data.path: dataset series reads a CSV file; set data.path", **series(path=None)),
+    Case("series-missing-file", T, "data.path nope.csv: file not found; give a .csv file", **series(path="nope.csv")),
+    Case(
+        "series-missing-column",
+        T,
+        "data.target_column 'yy': no such column in s.csv (columns: t, y)",
+        **series(target_column="yy"),
+    ),
+    Case("series-non-numeric", T, "s.csv, line 5: y 'abc' is not a number", **series(series_rows("5:3,abc"))),
+    Case(
+        "series-unsorted-times",
+        T,
+        "s.csv, line 5: time '2' comes before '3' (line 4); sort the rows by t",
+        **series(series_rows("4:3,1", "5:2,1")),
+    ),
+    Case(
+        "series-duplicate-times",
+        T,
+        "s.csv, line 5: time '2' repeats line 4; keep one row per time step",
+        **series(series_rows("5:2,1")),
+    ),
+    Case(
+        "series-bad-time", T, "time 'soon' in column 't' is neither a number nor an ISO date", **series(series_rows("5:soon,1"))
+    ),
+    Case(
+        "series-missing-value",
+        T,
+        "s.csv, line 6: no y value; fill it in, or set data.missing: ffill or interpolate",
+        **series(series_rows("6:4,", "9:7,NA")),
+    ),
+    Case("series-lookback-zero", T, "data.lookback: input should be greater than or equal to 1 (got 0)", **series(lookback=0)),
+    Case(
+        "series-too-short-for-training",
+        T,
+        "the training part has 32 usable row(s) but lookback 35 + horizon 1 needs 36",
+        **series(lookback=35),
+    ),
+    Case("series-test-shorter-than-horizon", T, "the test part has 8 row(s), fewer than horizon 10", **series(horizon=10)),
+    Case(
+        "series-log-not-positive",
+        T,
+        "s.csv, line 8: y is 0; transform log needs values > 0",
+        **series(series_rows("8:6,0"), transform="log"),
+    ),
+    Case(
+        "series-constant-standard",
+        T,
+        "'y' is constant (7) over the training part; scale: standard divides by its standard deviation 0",
+        **series("t,y\n" + "".join(f"{k},7\n" for k in range(40))),
+    ),
+    Case(
+        "series-seasonal-without-season", T, "data.transform seasonal_diff needs data.season", **series(transform="seasonal_diff")
+    ),
+    # series: predict's history
+    Case(
+        "series-history-too-short",
+        (*P, "-p", "1 2"),
+        "input: 2 value(s) but this run reads the last 4 (lookback 4)",
+        setup="trained",
+        **SE,
+    ),
+    Case("series-history-not-numbers", (*P, "-p", "1 2 x 4"), "input: 'x' is not a number", setup="trained", **SE),
+    Case(
+        "series-history-csv-without-target",
+        (*P, "--input-file", "hist.csv"),
+        "input: the header row 'a,b' lacks y",
+        setup="trained",
+        config=GOODS["series"],
+        files={**DATA_FILES["series"], "hist.csv": "a,b\n1,2\n"},
     ),
     # hello
     Case(

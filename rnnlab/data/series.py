@@ -424,8 +424,8 @@ def history_arrays(text: str, state: dict[str, Any], options: Options) -> tuple[
         tail = state["tail"]
         features = np.array(tail["features"], dtype=np.float64).reshape(len(tail["values"]), -1)
         return np.array(tail["values"]), features, tail["times"], state["time_kind"]
-    first = next(line for line in text.splitlines() if line.strip())
-    if not all(_is_number(c) for c in re.split(r"[,;\s]+", first.strip()) if c):
+    lines = [line for line in text.splitlines() if line.strip()]
+    if len(lines) > 1 and not all(_is_number(c) for c in re.split(r"[,;\s]+", lines[0].strip()) if c):
         table = read_table(text, "input")
         table.path = Path("input")
         wanted = [state["target"], *state["features"]]
