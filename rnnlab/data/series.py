@@ -403,6 +403,11 @@ class Series(Dataset[Options]):
     ) -> list[Prediction]:
         return [forecast_after(text, state, options, model) for text in texts]
 
+    def examples(self, options: Options, state: dict[str, Any], split: str) -> Split:
+        raise DataError(
+            "dataset 'series' scores its test tail at the end of `rnnlab train`: see metrics.json (forecast) and forecast.png"
+        )
+
     def report(self, options: Options, data: Prepared, model: Predictor) -> Report:
         if not isinstance(data, SeriesData):
             return Report()
@@ -413,7 +418,9 @@ class Series(Dataset[Options]):
         assert split is not None
         scored = score(options, data, model, split, data.starts[split_name])
         return Report(
-            metrics=scored.metrics(split_name), lines=[scored.line(split_name)], figures={"forecast.png": scored.figure(options)}
+            metrics=scored.metrics(split_name),
+            lines=[scored.line(split_name)],
+            figures={"forecast.png": scored.figure(options, split_name)},
         )
 
 
@@ -559,7 +566,7 @@ class Scored:
             f"(MAE {mae:.4g}{extra}) vs {baselines}; the model {verdict}"
         )
 
-    def figure(self, options: Options) -> Any:
+    def figure(self, options: Options, split: str) -> Any:
         from matplotlib.figure import Figure
 
         state, raw, times, h = self.data.state, self.data.raw, self.data.times, self.truth.shape[1]
@@ -581,7 +588,7 @@ class Scored:
         ax.set_ylabel(state["target"])
         scores = self.errors()
         ax.set_title(
-            f"{state['target']}: forecasts on the held-out tail (RMSE model {scores['model']['rmse_all']:.4g}, "
+            f"{state['target']}: forecasts of the {split} tail (RMSE model {scores['model']['rmse_all']:.4g}, "
             f"{label} {scores[best]['rmse_all']:.4g})"
         )
         ax.grid(alpha=0.3)
