@@ -147,6 +147,12 @@ def test_transform_and_scale_invert_exactly(transform: str) -> None:
     assert scaler(z[3:, None]).min() == 0 and scaler(z[3:, None]).max() == 1
 
 
+def test_missing_values_are_carried_or_interpolated() -> None:
+    table = series.read_table("t,y\n0,\n1,2\n2,NA\n3,8\n4,\n", "gaps.csv")
+    np.testing.assert_array_equal(series.numbers(table, "y", "ffill"), [2, 2, 2, 8, 8])
+    np.testing.assert_array_equal(series.numbers(table, "y", "interpolate"), [2, 2, 5, 8, 8])
+
+
 def test_same_config_and_seed_give_the_same_figures(trained: tuple[Path, Path, Any], tmp_path: Path) -> None:
     config, run, _ = trained
     again = train(load_config(config, [f"experiment.output_root={tmp_path}"]), verbose=0).run_dir
