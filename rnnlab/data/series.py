@@ -293,7 +293,7 @@ def check_options(options: Options) -> Path:
         raise ConfigError("data.path: dataset series reads a CSV file; set data.path (layout: docs/datasets.md, series)")
     if "seasonal" in options.transform and options.season is None:
         raise ConfigError(f"data.transform {options.transform} needs data.season, the period in steps (e.g. 12 for months)")
-    return Path(options.path)
+    return Path(options.path).expanduser()
 
 
 def read_series(options: Options) -> tuple[Table, str, np.ndarray, np.ndarray, list[str], str]:
