@@ -195,18 +195,28 @@ def predict(
     top_k: Annotated[int, typer.Option("--top-k", help="sample among the k likeliest; 0 = all", min=0)] = 0,
     seed: Annotated[int | None, typer.Option(help="seed for sampling", min=0)] = None,
     as_json: JsonOpt = False,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="also write every answer to FILE.csv or FILE.jsonl (one row per input)")
+    ] = None,
     set_: SetOpt = None,
 ) -> None:
     """Ask a trained run: next letter, sentiment, generated text, or a forecast. Without --prefix, reads stdin lines
     (a series reads all of stdin as one history, or forecasts after its data when there is none)."""
-    from rnnlab.commands.predict import open_answerer
+    from rnnlab.commands.predict import check_output, open_answerer, write_predictions
 
+    if output is not None:
+        check_output(output)
     answerer = open_answerer(target, tuple(set_ or []))
     params = {"length": length, "temperature": temperature, "top_k": top_k, "seed": seed}
     whole = answerer.dataset.whole_input
     texts = read_inputs(prefix, input_file, whole)
     if texts is None and whole:
         texts = ["" if sys.stdin.isatty() else sys.stdin.read()]
+    if output is not None:
+        predictions = answerer.answer(texts if texts is not None else list(stdin_lines()), params)
+        write_predictions(output, predictions)
+        typer.echo(f"Wrote {len(predictions)} answer(s) to {output}")
+        return
     if texts is not None:
         for prediction in answerer.answer(texts, params):
             typer.echo(json_text(prediction.record) if as_json else prediction.line)
@@ -306,9 +316,9 @@ def runs_command(
 @handled
 def evaluate(target: TargetArg, as_json: JsonOpt = False, set_: SetOpt = None) -> None:
     """Score a trained run's saved model on its dataset's full test split."""
-    from rnnlab.commands.evaluate import evaluate_run
+    from rnnlab.commands.evaluate import evaluate_report
 
-    scores = evaluate_run(target, tuple(set_ or []))
+    scores, lines = evaluate_report(target, tuple(set_ or []))
     if as_json:
         typer.echo(json_text(scores))
         return
@@ -316,6 +326,8 @@ def evaluate(target: TargetArg, as_json: JsonOpt = False, set_: SetOpt = None) -
         f"{k.removeprefix('test_')} {v:.4f}" for k, v in scores.items() if k.startswith("test_") and k != "test_samples"
     )
     typer.echo(f"Test ({scores['test_samples']:,} samples, {scores['run']}): {shown}")
+    for line in lines:
+        typer.echo(line)
 
 
 @app.command()

@@ -49,4 +49,4 @@ def show_example(config: Config, index: int, split: str = "train") -> Example:
     if not 0 <= index < len(samples):
         raise DataError(f"--index {index}: the {split} split has {len(samples)} samples; give 0 to {len(samples) - 1}")
     ids = [int(i) for i in samples.x[index] if i != 0]
-    return Example(split, index, chosen.label_name(samples.y[index]), chosen.decode(samples.x[index], state), ids)
+    return Example(split, index, chosen.label_name(samples.y[index], state), chosen.decode(samples.x[index], state), ids)

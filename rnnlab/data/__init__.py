@@ -32,6 +32,7 @@ BUILT_IN: dict[str, str] = {
     "lyrics": "rnnlab.data.lyrics:Lyrics",
     "imdb": "rnnlab.data.imdb:Imdb",
     "series": "rnnlab.data.series:Series",
+    "text": "rnnlab.data.labelled:Text",
 }
 
 

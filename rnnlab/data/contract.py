@@ -197,7 +197,8 @@ class Dataset(ABC, Generic[O]):
         """Ids back to readable text (``show``)."""
         raise DataError(f"dataset {self.name()!r} has no test/train review files to read this way")
 
-    def label_name(self, label: int) -> str:
+    def label_name(self, label: int, state: dict[str, Any] | None = None) -> str:
+        """A label's name for people (``show``); ``state`` is the run's encoder state when there is one."""
         return str(label)
 
 
