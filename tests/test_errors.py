@@ -53,6 +53,11 @@ GOODS: dict[str, dict[str, Any]] = {
         "model": {"encoding": "embedding", "embedding_dim": 4, "units": 3},
         "training": {"epochs": 1, "batch_size": 4},
     },
+    "text": {
+        "data": {"dataset": "text", "path": "texts.csv", "num_words": 20, "maxlen": 8, "test_fraction": 0.25},
+        "model": {"encoding": "embedding", "embedding_dim": 4, "units": 3},
+        "training": {"epochs": 1, "batch_size": 4},
+    },
 }
 """A tiny valid config per dataset; rows change one thing in it."""
 
@@ -79,6 +84,10 @@ DATA_FILES: dict[str, dict[str, str | bytes]] = {
     "lyrics": {"corpus.txt": CORPUS},
     "series": {"s.csv": SERIES_CSV},
     "imdb": {"imdb.npz": IMDB_NPZ, "imdb_word_index.json": json.dumps(IMDB_WORDS)},
+    "text": {
+        "texts.csv": "text,label\n"
+        + "".join(f'"{w} film, {i}",{l}\n' for i, (w, l) in enumerate([("great", "pos"), ("awful", "neg")] * 4))
+    },
 }
 """Files a dataset's GOOD config reads, written next to the config (``data.path`` names the main one)."""
 
@@ -155,6 +164,16 @@ def series_rows(*rows: str) -> str:
 def imdb(path: str | None = "imdb.npz", files: dict[str, str | bytes] | None = None, **data: Any) -> dict[str, Any]:
     """Case keywords for an imdb row reading ``path``; ``files`` replace the good npz and word index."""
     return {"config": good("imdb", data={"path": path, **data}), "files": DATA_FILES["imdb"] if files is None else files}
+
+
+def texts(name: str = "texts.csv", content: str | bytes | None = None, **data: Any) -> dict[str, Any]:
+    """Case keywords for a ``dataset: text`` row reading ``name`` (written with ``content``; None: the good CSV)."""
+    body = DATA_FILES["text"]["texts.csv"] if content is None else content
+    return {"config": good("text", data={"path": name, **data}), "files": {name: body}}
+
+
+GOOD_CSV = str(DATA_FILES["text"]["texts.csv"])
+TX = dict(config=GOODS["text"], files=DATA_FILES["text"])
 
 
 ACL = {f"aclImdb/{split}/{label}/{i}_{stars}.txt": f"{word} film {i}" for split in ("train", "test")
@@ -957,6 +976,76 @@ CASES: list[Case] = [
         setup="trained",
         **IM,
     ),
+    # text: the user's own labelled texts
+    Case("text-needs-path", T, "dataset 'text' needs data.path", **texts(path=None)),
+    Case(
+        "text-missing-file",
+        T,
+        "data.path nope.csv: no such file or folder",
+        **texts() | {"config": good("text", data={"path": "nope.csv"})},
+    ),
+    Case("text-unknown-format", T, "texts.txt: cannot tell the format from the name; set data.format", **texts("texts.txt")),
+    Case("text-path-and-fraction", T, "give data.test_path or data.test_fraction, not both", **texts(test_path="texts.csv")),
+    Case(
+        "text-missing-column",
+        T,
+        "texts.csv: no column 'text' (data.text_column); the header has 'body', 'label': set data.text_column to one of them",
+        **texts(content=GOOD_CSV.replace("text,label", "body,label", 1)),
+    ),
+    Case(
+        "text-csv-short-row",
+        T,
+        "texts.csv: line 3: 1 field(s) where the header has 2",
+        **texts(content="text,label\ngreat,pos\nno label here\n"),
+    ),
+    Case(
+        "text-not-utf8",
+        T,
+        "texts.csv: line 3: not UTF-8 text (byte 29); re-save the file as UTF-8",
+        **texts(content=b"text,label\ngreat film,pos\ncaf\xe9 awful,neg\n"),
+    ),
+    Case("text-bad-gz", T, "texts.csv.gz: not a readable .gz file", **texts("texts.csv.gz", b"\x1f\x8b not gzip")),
+    Case(
+        "text-jsonl-not-an-object",
+        T,
+        "texts.jsonl: line 2: a list, not an object; each line must be one object",
+        **texts("texts.jsonl", '{"text": "great", "label": "pos"}\n["awful", "neg"]\n'),
+    ),
+    Case(
+        "text-blank-label",
+        T,
+        "texts.csv: line 3: blank label (data.label_column 'label'); give every text a label or remove the row",
+        **texts(content="text,label\ngreat,pos\nawful, \n"),
+    ),
+    Case("text-all-empty", T, "texts.csv: no texts, or every text is empty", **texts(content="text,label\n ,pos\n,neg\n")),
+    Case(
+        "text-one-label",
+        T,
+        "every text has the label 'pos'; a classifier needs at least two labels",
+        **texts(content="text,label\na,pos\nb,pos\n"),
+    ),
+    Case(
+        "text-lonely-label",
+        T,
+        "label 'odd' has only 1 example(s); a stratified test split needs at least 2 of each",
+        **texts(content=GOOD_CSV + "strange film,odd\n"),
+    ),
+    Case("text-labels-unseen", T, "data.labels: 'neutral' never appears in texts.csv", **texts(labels=["pos", "neutral"])),
+    Case(
+        "text-test-label-unknown",
+        T,
+        "test.csv: line 2: label 'meh' is not among the training labels ('neg', 'pos')",
+        **texts(test_path="test.csv", test_fraction=None)
+        | {"files": {**DATA_FILES["text"], "test.csv": "text,label\nok film,meh\n"}},
+    ),
+    Case(
+        "text-folder-one-class",
+        T,
+        "only one class folder (pos); a folder dataset needs one subfolder per class, at least two",
+        **texts("reviews") | {"files": {"reviews/pos/1.txt": "great", "reviews/pos/2.txt": "superb"}},
+    ),
+    Case("text-predict-no-words", (*P, "-p", "!!!"), "text '!!!' has no words to read", setup="trained", **TX),
+    Case("predict-output-not-csv", (*P, "-o", "a.txt"), "--output a.txt: write answers to a .csv or .jsonl file", **TX),
     # verify, export, plot, runs, init
     Case("verify-not-a-run-folder", ("verify", "{tmp}"), "not a run folder (no config.yaml)"),
     Case("verify-before-training", ("verify", "{cfg}"), "no trained model yet; run `rnnlab train"),

@@ -6,10 +6,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
-import os
 import random
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -21,8 +18,8 @@ from rnnlab.data import labelled
 from rnnlab.run.opening import load_saved_model, open_run
 from rnnlab.runtime import keras, tensorflow
 from rnnlab.train.trainer import train
-from tests.conftest import PROJECT, write_config
-from tests.test_numpy_rnn import PROBE
+from tests.conftest import write_config
+from tests.test_numpy_rnn import predict_in_a_new_process
 from tests.test_text import keras_standardize
 
 FILLER = [f"w{i}" for i in range(50)] + ["the", "a", "and", "it's", "so"]
@@ -209,13 +206,35 @@ def test_predict_equals_keras_and_imports_no_tensorflow(multi_run: Path) -> None
     theirs = np.asarray(load_saved_model(run.files)(ids))
     np.testing.assert_allclose(ours, theirs, atol=1e-5)
 
-    env = {**os.environ, "PYTHONPATH": str(PROJECT)}
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE, str(run.files.root), "a great match, the team won"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
-    assert done.stdout.splitlines()[0].startswith("sport "), done.stderr
-    assert done.stdout.splitlines()[-1] == "TF_ABSENT"
+    lines = predict_in_a_new_process(run.files.root, "a great match, the team won")
+    assert lines[0].startswith("sport ") and lines[-1] == "TF_ABSENT"
+
+
+def test_empty_texts_are_skipped_and_counted(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    rows = texts(["sport", "tech"], 10, seed=5)
+    path = write_csv(tmp_path / "a.csv", [*rows[:3], ("   ", "tech"), ("", "sport"), *rows[3:]])
+    found, labels = labelled.Text().corpora(labelled.Options(path=str(path), test_fraction=0), ("train",), None, 0)
+    assert len(found["train"].items) == 20 and labels == ["sport", "tech"]
+    assert "skipped 2 empty text(s)" in caplog.text and "a.csv: line 5" in caplog.text
+
+
+def test_labels_choose_order_and_subset(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO", logger="rnnlab")
+    path = write_jsonl(tmp_path / "a.jsonl", texts(["sport", "tech", "food"], 10, seed=6))
+    options = labelled.Options(path=str(path), labels=["tech", "food"], test_fraction=0.3)
+    assert labelled.Text().spec(options).kind == "binary"
+    found, labels = labelled.Text().corpora(options, ("train", "test"), None, 7)
+    assert labels == ["tech", "food"] and (len(found["train"].items), len(found["test"].items)) == (14, 6)
+    assert list(np.bincount(found["test"].labels)) == [3, 3], "the test split is stratified"
+    assert "left out 10 text(s)" in caplog.text
+
+
+def test_the_test_split_is_found_again_from_the_saved_state(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "a.csv", texts(["ham", "spam"], 20, seed=8))
+    options = labelled.Options(path=str(path), num_words=50, maxlen=20)
+    data = labelled.Text().load(options, seed=11, validation_split=0.25)
+    assert (len(data.train), len(data.validation), len(data.test)) == (24, 8, 8)
+    again = labelled.Text().examples(options, data.state, "test")
+    np.testing.assert_array_equal(np.sort(again.x, axis=0), np.sort(data.test.x, axis=0))
+    assert labelled.Text().label_name(1, data.state) == "spam"
+    assert not np.array_equal(labelled.Text().load(options, seed=12, validation_split=0.25).test.x, data.test.x)

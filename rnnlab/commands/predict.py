@@ -125,7 +125,9 @@ def check_output(path: Path) -> None:
     if path.suffix.lower() not in OUTPUT_FORMATS:
         raise DataError(f"--output {path}: write answers to a .csv or .jsonl file")
     if not path.parent.is_dir() or path.is_dir():
-        raise DataError(f"--output {path}: {'a folder' if path.is_dir() else 'no such folder ' + str(path.parent)}; give a file in an existing folder")
+        raise DataError(
+            f"--output {path}: {'a folder' if path.is_dir() else 'no such folder ' + str(path.parent)}; give a file in an existing folder"
+        )
 
 
 def flat(record: dict[str, Any]) -> dict[str, Any]:

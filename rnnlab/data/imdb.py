@@ -49,13 +49,11 @@ class Options(DatasetOptions):
     num_words: int = Field(10000, ge=4, description="vocabulary size: ids ≥ num_words become out-of-vocabulary")
     skip_top: int = Field(0, ge=0, description="source keras: the most frequent ids below this become out-of-vocabulary")
     index_from: int = Field(3, ge=0, description="source keras: a word of rank r gets id r + index_from")
-    maxlen: int = Field(500, ge=1, description="reviews are cut or padded to this many ids")
-    padding: Literal["pre", "post"] = Field("pre", description="pad_sequences padding side")
-    truncating: Literal["pre", "post"] = Field("pre", description="pad_sequences truncating side")
-    bucket_by_length: bool = Field(False, description="batch reviews of similar length, padded only to their batch's longest")
-    mask_padding: bool = Field(
-        False, description="mask id 0 (Embedding mask_zero) instead of letting the LSTM read the padding as the lesson does"
-    )
+    maxlen: text.MaxLen = 500
+    padding: text.Padding = "pre"
+    truncating: text.Truncating = "pre"
+    bucket_by_length: text.BucketByLength = False
+    mask_padding: text.MaskPadding = False
 
     @model_validator(mode="after")
     def _sources_need(self) -> Options:

@@ -67,18 +67,14 @@ class Options(DatasetOptions):
     num_words: int = Field(
         10000, ge=3, description="vocabulary size, learned on the training fold: ids ≥ num_words become out-of-vocabulary"
     )
-    maxlen: int = Field(500, ge=1, description="texts are cut or padded to this many ids")
-    padding: Literal["pre", "post"] = Field("pre", description="pad_sequences padding side")
-    truncating: Literal["pre", "post"] = Field("pre", description="pad_sequences truncating side")
-    bucket_by_length: bool = Field(False, description="batch texts of similar length, padded only to their batch's longest")
-    mask_padding: bool = Field(
-        False, description="mask id 0 (Embedding mask_zero) instead of letting the recurrent layer read the padding"
-    )
+    maxlen: text.MaxLen = 500
+    padding: text.Padding = "pre"
+    truncating: text.Truncating = "pre"
+    bucket_by_length: text.BucketByLength = False
+    mask_padding: text.MaskPadding = False
 
     @model_validator(mode="after")
     def _consistent(self) -> Options:
-        if not self.path:
-            raise ValueError("dataset 'text' needs data.path: a .csv, .tsv or .jsonl file, or a folder of class folders")
         if self.test_path and self.test_fraction is not None:
             raise ValueError("give data.test_path or data.test_fraction, not both")
         if self.labels is not None:
@@ -335,7 +331,11 @@ class Text(text.TextClassifier[Options]):
     def corpora(
         self, options: Options, splits: tuple[str, ...], state: dict[str, Any] | None, seed: int
     ) -> tuple[dict[str, text.Corpus], list[str]]:
-        source = str(options.path)
+        if not options.path:
+            raise DataError(
+                "dataset 'text' needs data.path: a .csv, .tsv or .jsonl file (or a .gz of one), or a folder of class folders"
+            )
+        source = options.path
         rows = with_text(read_rows(source, options), source, options.label_column)
         labels = chosen_labels(rows, options, source, state)
         rows = keep_labelled(rows, labels, options, source)

@@ -19,9 +19,10 @@ import re
 import unicodedata
 from abc import abstractmethod
 from dataclasses import dataclass
-from typing import Any, Protocol, cast
+from typing import Annotated, Any, Literal, Protocol, cast
 
 import numpy as np
+from pydantic import Field
 
 from rnnlab import progress
 from rnnlab.data import classes
@@ -195,20 +196,27 @@ ECHO = 60
 
 
 class Shape(Protocol):
-    """The keys every text classifier's options hold: vocabulary size, length, padding, batching."""
+    """The keys every text classifier's options hold (declared once, below, for both)."""
 
-    @property
-    def num_words(self) -> int: ...
-    @property
-    def maxlen(self) -> int: ...
-    @property
-    def padding(self) -> str: ...
-    @property
-    def truncating(self) -> str: ...
-    @property
-    def bucket_by_length(self) -> bool: ...
-    @property
-    def mask_padding(self) -> bool: ...
+    num_words: int
+    maxlen: int
+    padding: Literal["pre", "post"]
+    truncating: Literal["pre", "post"]
+    bucket_by_length: bool
+    mask_padding: bool
+
+
+Side = Literal["pre", "post"]
+MaxLen = Annotated[int, Field(ge=1, description="texts are cut or padded to this many ids")]
+Padding = Annotated[Side, Field(description="pad_sequences padding side")]
+Truncating = Annotated[Side, Field(description="pad_sequences truncating side: pre keeps a long text's end, post its start")]
+BucketByLength = Annotated[bool, Field(description="batch texts of similar length, padded only to their batch's longest")]
+MaskPadding = Annotated[
+    bool,
+    Field(
+        description="mask id 0 (Embedding mask_zero) instead of letting the recurrent layer read the padding as the lesson does"
+    ),
+]
 
 
 @dataclass
