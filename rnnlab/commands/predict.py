@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import zipfile
 from pathlib import Path
 from typing import Any, Literal
@@ -137,14 +136,14 @@ def flat(record: dict[str, Any]) -> dict[str, Any]:
         if isinstance(value, dict):
             out.update({f"{key}.{name}": inner for name, inner in value.items()})
         else:
-            out[key] = value if not isinstance(value, list) else json.dumps(value, ensure_ascii=False)
+            out[key] = value if not isinstance(value, list) else atomic.json_text(value)
     return out
 
 
 def write_predictions(path: Path, predictions: list[Prediction]) -> None:
     """Every answer's record, one row (CSV) or one JSON object per line (JSONL), written atomically."""
     if path.suffix.lower() == ".jsonl":
-        atomic.write_text(path, "".join(json.dumps(p.record, ensure_ascii=False) + "\n" for p in predictions))
+        atomic.write_text(path, "".join(atomic.json_text(p.record) + "\n" for p in predictions))
         return
     rows = [flat(p.record) for p in predictions]
     columns = list(dict.fromkeys(key for row in rows for key in row))
