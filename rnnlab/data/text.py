@@ -189,7 +189,7 @@ def outputs_by_length(model: Predictor, ids: list[list[int]], maxlen: int, paddi
 
 # --- one pipeline for every text classifier (imdb, text): corpora in, everything else shared -------
 
-SCORE_ROWS = 256
+SCORE_ROWS = 1024
 """Rows per model call when a whole split is scored (``report``, ``evaluate``)."""
 ECHO = 60
 """Characters of an input echoed after its answer."""
