@@ -26,7 +26,7 @@ from pydantic import Field, model_validator
 
 from rnnlab import fetch, progress
 from rnnlab.data import text
-from rnnlab.data.contract import DatasetOptions, TaskSpec
+from rnnlab.data.contract import TaskSpec
 from rnnlab.errors import DataError
 
 log = logging.getLogger("rnnlab")
@@ -41,7 +41,7 @@ LABEL_NAMES = ["negative", "positive"]
 SPLITS = ("train", "test")
 
 
-class Options(DatasetOptions):
+class Options(text.SequenceOptions):
     dataset: Literal["imdb"] = "imdb"
     source: Literal["keras", "directory"] = Field("keras", description="keras: imdb.npz word ids; directory: aclImdb raw text")
     path: str | None = Field(None, description="local imdb.npz (keras) or aclImdb folder / .tar.gz (directory)")
@@ -49,11 +49,6 @@ class Options(DatasetOptions):
     num_words: int = Field(10000, ge=4, description="vocabulary size: ids ≥ num_words become out-of-vocabulary")
     skip_top: int = Field(0, ge=0, description="source keras: the most frequent ids below this become out-of-vocabulary")
     index_from: int = Field(3, ge=0, description="source keras: a word of rank r gets id r + index_from")
-    maxlen: text.MaxLen = 500
-    padding: text.Padding = "pre"
-    truncating: text.Truncating = "pre"
-    bucket_by_length: text.BucketByLength = False
-    mask_padding: text.MaskPadding = False
 
     @model_validator(mode="after")
     def _sources_need(self) -> Options:

@@ -32,7 +32,7 @@ from pydantic import Field, model_validator
 
 from rnnlab import progress
 from rnnlab.data import text
-from rnnlab.data.contract import DatasetOptions, TaskSpec
+from rnnlab.data.contract import TaskSpec
 from rnnlab.errors import DataError
 
 log = logging.getLogger("rnnlab")
@@ -42,7 +42,7 @@ SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".nd
 Format = Literal["auto", "csv", "tsv", "jsonl", "folder"]
 
 
-class Options(DatasetOptions):
+class Options(text.SequenceOptions):
     dataset: Literal["text"] = "text"
     path: str | None = Field(
         None, description="a .csv, .tsv or .jsonl file (or a .gz of one), or a folder with one subfolder of .txt files per class"
@@ -67,11 +67,6 @@ class Options(DatasetOptions):
     num_words: int = Field(
         10000, ge=3, description="vocabulary size, learned on the training fold: ids ≥ num_words become out-of-vocabulary"
     )
-    maxlen: text.MaxLen = 500
-    padding: text.Padding = "pre"
-    truncating: text.Truncating = "pre"
-    bucket_by_length: text.BucketByLength = False
-    mask_padding: text.MaskPadding = False
 
     @model_validator(mode="after")
     def _consistent(self) -> Options:

@@ -26,7 +26,7 @@ from pydantic import Field
 
 from rnnlab import progress
 from rnnlab.data import classes
-from rnnlab.data.contract import BatchPlan, Dataset, O, Prediction, Predictor, Prepared, Report, Split, TaskSpec
+from rnnlab.data.contract import BatchPlan, Dataset, DatasetOptions, O, Prediction, Predictor, Prepared, Report, Split, TaskSpec
 from rnnlab.errors import DataError
 
 BUCKETS = 64
@@ -217,6 +217,18 @@ MaskPadding = Annotated[
         description="mask id 0 (Embedding mask_zero) instead of letting the recurrent layer read the padding as the lesson does"
     ),
 ]
+
+
+class SequenceOptions(DatasetOptions):
+    """The keys every dataset of word sequences shares: how its texts become padded rows of ids.
+    (``dataset`` is declared here only so that it stays the first key of every subclass.)"""
+
+    dataset: str
+    maxlen: MaxLen = 500
+    padding: Padding = "pre"
+    truncating: Truncating = "pre"
+    bucket_by_length: BucketByLength = False
+    mask_padding: MaskPadding = False
 
 
 @dataclass
