@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -51,8 +52,24 @@ def write_text(target: Path, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
+def json_text(data: Any, indent: int | None = None) -> str:
+    """Strict JSON (RFC 8259): a NaN or infinite number becomes ``null``, since ``NaN`` and
+    ``Infinity`` are not JSON and break every other reader."""
+    return json.dumps(finite(data), indent=indent, ensure_ascii=False, allow_nan=False)
+
+
+def finite(data: Any) -> Any:
+    if isinstance(data, float) and not math.isfinite(data):
+        return None
+    if isinstance(data, dict):
+        return {key: finite(value) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [finite(value) for value in data]
+    return data
+
+
 def write_json(target: Path, data: Any) -> None:
-    write_text(target, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    write_text(target, json_text(data, indent=2) + "\n")
 
 
 def write_with(target: Path, writer: Callable[[Path], object]) -> None:

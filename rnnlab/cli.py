@@ -6,7 +6,6 @@ Library modules are imported inside each command so ``rnnlab --help`` never load
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import os
 import sys
@@ -17,6 +16,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from typer.core import TyperGroup
 
+from rnnlab.atomic import json_text
 from rnnlab.runtime import DEBUG_ENV, debug_enabled
 
 
@@ -196,8 +196,9 @@ def render_metrics(run_dir: Path, metrics: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def read_inputs(prefix: list[str] | None, input_file: Path | None) -> list[str] | None:
-    """Inputs given up front, or None to stream standard input line by line."""
+def read_inputs(prefix: list[str] | None, input_file: Path | None, whole: bool = False) -> list[str] | None:
+    """Inputs given up front, or None to stream standard input line by line; ``whole``: the file is
+    one input (``Dataset.whole_input``)."""
     if prefix:
         return list(prefix)
     if input_file is not None:
@@ -213,7 +214,7 @@ def read_inputs(prefix: list[str] | None, input_file: Path | None) -> list[str] 
             raise DataError(
                 f"--input-file {input_file}: cannot read it ({exc.strerror or exc}); give a readable text file"
             ) from None
-        return [line for line in text.splitlines() if line.strip()]
+        return [text] if whole else [line for line in text.splitlines() if line.strip()]
     return None
 
 
@@ -228,17 +229,31 @@ def predict(
     top_k: Annotated[int, typer.Option("--top-k", help="sample among the k likeliest; 0 = all", min=0)] = 0,
     seed: Annotated[int | None, typer.Option(help="seed for sampling", min=0)] = None,
     as_json: JsonOpt = False,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="also write every answer to FILE.csv or FILE.jsonl (one row per input)")
+    ] = None,
     set_: SetOpt = None,
 ) -> None:
-    """Ask a trained run: next letter, sentiment, or generated text. Without --prefix, reads stdin lines."""
-    from rnnlab.commands.predict import open_answerer
+    """Ask a trained run: next letter, sentiment, generated text, or a forecast. Without --prefix, reads stdin lines
+    (a series reads all of stdin as one history, or forecasts after its data when there is none)."""
+    from rnnlab.commands.predict import check_output, open_answerer, write_predictions
 
+    if output is not None:
+        check_output(output)
     answerer = open_answerer(target, tuple(set_ or []))
     params = {"length": length, "temperature": temperature, "top_k": top_k, "seed": seed}
-    texts = read_inputs(prefix, input_file)
+    whole = answerer.dataset.whole_input
+    texts = read_inputs(prefix, input_file, whole)
+    if texts is None and whole:
+        texts = ["" if sys.stdin.isatty() else sys.stdin.read()]
+    if output is not None:
+        predictions = answerer.answer(texts if texts is not None else list(stdin_lines()), params)
+        write_predictions(output, predictions)
+        typer.echo(f"Wrote {len(predictions)} answer(s) to {output}")
+        return
     if texts is not None:
         for prediction in answerer.answer(texts, params):
-            typer.echo(json.dumps(prediction.record, ensure_ascii=False) if as_json else prediction.line)
+            typer.echo(json_text(prediction.record) if as_json else prediction.line)
         return
     answer_stream(answerer, params, as_json)
 
@@ -262,7 +277,7 @@ def answer_stream(answerer: Any, params: dict[str, Any], as_json: bool) -> None:
             failed = True
             continue
         for prediction in predictions:
-            typer.echo(json.dumps(prediction.record, ensure_ascii=False) if as_json else prediction.line)
+            typer.echo(json_text(prediction.record) if as_json else prediction.line)
     if failed and not terminal:
         raise typer.Exit(2)
 
@@ -296,7 +311,7 @@ def summary(config: TargetArg, set_: SetOpt = None, as_json: JsonOpt = False) ->
     from rnnlab.config import load_target
 
     result = summary_for_config(load_target(config, set_ or []))
-    typer.echo(json.dumps(result.as_dict(), indent=2) if as_json else result.text())
+    typer.echo(json_text(result.as_dict(), indent=2) if as_json else result.text())
 
 
 def complete_runs(incomplete: str) -> list[str]:
@@ -338,7 +353,7 @@ def runs_command(
 
     table = select_runs(list_runs(root), sort, tuple(filter_ or []))
     if as_json:
-        typer.echo(json.dumps(table.as_dict(), indent=2))
+        typer.echo(json_text(table.as_dict(), indent=2))
         return
     if as_csv:
         typer.echo(table.as_csv(), nl=False)
@@ -361,18 +376,20 @@ def evaluate(
     ] = None,
 ) -> None:
     """Score a trained run's saved model on its dataset's test split (or validation tail, or training data)."""
-    from rnnlab.commands.evaluate import evaluate_run
+    from rnnlab.commands.evaluate import evaluate_report
 
     check_split(split)
-    scores = evaluate_run(target, tuple(set_ or []), split)
+    scores, lines = evaluate_report(target, tuple(set_ or []), split)
     if as_json:
-        typer.echo(json.dumps(scores))
+        typer.echo(json_text(scores))
         return
     name = scores["split"]
     shown = ", ".join(
         f"{k.removeprefix(name + '_')} {v:.4f}" for k, v in scores.items() if k.startswith(name + "_") and k != f"{name}_samples"
     )
     typer.echo(f"{name.capitalize()} ({scores[f'{name}_samples']:,} samples, {scores['run']}): {shown}")
+    for line in lines:
+        typer.echo(line)
 
 
 def check_split(split: str | None) -> None:
@@ -505,7 +522,7 @@ def verify(
     from rnnlab.commands.verify import verify as run_verify
 
     result = run_verify(run_dir, seed=seed, tolerance=tolerance, lesson_only=lesson)
-    typer.echo(json.dumps(result.as_dict(), indent=2) if as_json else result.text(), nl=as_json)
+    typer.echo(json_text(result.as_dict(), indent=2) if as_json else result.text(), nl=as_json)
     if not result.passed:
         raise typer.Exit(1)
 
@@ -526,7 +543,7 @@ def show(
     check_split(split)
     example = show_example(load_target(config, set_ or []), index, split)
     if as_json:
-        typer.echo(json.dumps(example.as_dict(), ensure_ascii=False))
+        typer.echo(json_text(example.as_dict()))
         return
     size = f"{len(example.ids)} ids" if example.ids else "vectors"
     typer.echo(f"{example.split} #{index} ({example.label}, {size}): {example.text}")

@@ -198,3 +198,12 @@ def test_any_yaml_and_set_is_accepted_or_a_config_error(tmp_path: Path, text: st
         load_config(path, overrides)
     except ConfigError as exc:
         assert "\n" not in str(exc).strip()
+
+
+def test_yaml_is_read_as_yaml_1_2_with_home_expanded(tmp_path: Path) -> None:
+    """What a person means: ``on`` is text, ``010`` is ten, ``~`` is the home folder; YAML 1.1 said True, 8 and a folder named ``~``."""
+    path = tmp_path / "yaml12.yaml"
+    path.write_text("data: {dataset: alphabet, letters: on}\nmodel: {units: 010}\nexperiment: {output_root: ~/rnnlab-runs}\n")
+    config = load_config(path, ["training.epochs=0x10"])
+    assert (config.data.letters, config.model.units, config.training.epochs) == ("on", 10, 16)
+    assert config.run_dir == Path.home() / "rnnlab-runs" / "yaml12"

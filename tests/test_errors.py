@@ -43,8 +43,18 @@ GOODS: dict[str, dict[str, Any]] = {
     },
     "regression": {"data": {"dataset": "regression"}, "model": {"units": 3}, "training": {"epochs": 1}},
     "hello": {"data": {"dataset": "hello"}, "model": {"units": 3}, "training": {"epochs": 1}},
+    "series": {
+        "data": {"dataset": "series", "path": "s.csv", "time_column": "t", "target_column": "y", "lookback": 4},
+        "model": {"units": 3},
+        "training": {"epochs": 1},
+    },
     "imdb": {
         "data": {"dataset": "imdb", "path": "imdb.npz", "num_words": 20, "maxlen": 8},
+        "model": {"encoding": "embedding", "embedding_dim": 4, "units": 3},
+        "training": {"epochs": 1, "batch_size": 4},
+    },
+    "text": {
+        "data": {"dataset": "text", "path": "texts.csv", "num_words": 20, "maxlen": 8, "test_fraction": 0.25},
         "model": {"encoding": "embedding", "embedding_dim": 4, "units": 3},
         "training": {"epochs": 1, "batch_size": 4},
     },
@@ -69,9 +79,15 @@ IMDB_WORDS = {"great": 1, "awful": 2, "film": 3, "plot": 4, "loved": 5, "boring"
 IMDB_X = objects([1, 3], [2, 4], [5, 3, 1], [6, 4], [1, 5], [2, 6], [3, 1, 5], [4, 2])
 IMDB_Y = np.array([1, 0, 1, 0, 1, 0, 1, 0])
 IMDB_NPZ = npz_of(x_train=IMDB_X, y_train=IMDB_Y, x_test=IMDB_X, y_test=IMDB_Y)
+SERIES_CSV = "t,y\n" + "".join(f"{k},{10 + k % 5}\n" for k in range(40))
 DATA_FILES: dict[str, dict[str, str | bytes]] = {
     "lyrics": {"corpus.txt": CORPUS},
+    "series": {"s.csv": SERIES_CSV},
     "imdb": {"imdb.npz": IMDB_NPZ, "imdb_word_index.json": json.dumps(IMDB_WORDS)},
+    "text": {
+        "texts.csv": "text,label\n"
+        + "".join(f'"{w} film, {i}",{l}\n' for i, (w, l) in enumerate([("great", "pos"), ("awful", "neg")] * 4))
+    },
 }
 """Files a dataset's GOOD config reads, written next to the config (``data.path`` names the main one)."""
 
@@ -131,9 +147,33 @@ def regression(path: str, content: str | bytes | None = None) -> dict[str, Any]:
     return {"config": good("regression", data={"path": path}), "files": {} if content is None else {path: content}}
 
 
+def series(content: str | None = None, **data: Any) -> dict[str, Any]:
+    """Case keywords for a series row: GOODS' config with ``data`` changed, reading ``content`` (None: the good CSV)."""
+    return {"config": good("series", data=data), "files": {"s.csv": SERIES_CSV if content is None else content}}
+
+
+def series_rows(*rows: str) -> str:
+    """A small series CSV whose rows from line 2 on are the good ones with some replaced: ``"line:t,y"``."""
+    lines = SERIES_CSV.splitlines()
+    for row in rows:
+        number, _, text = row.partition(":")
+        lines[int(number) - 1] = text
+    return "\n".join(lines) + "\n"
+
+
 def imdb(path: str | None = "imdb.npz", files: dict[str, str | bytes] | None = None, **data: Any) -> dict[str, Any]:
     """Case keywords for an imdb row reading ``path``; ``files`` replace the good npz and word index."""
     return {"config": good("imdb", data={"path": path, **data}), "files": DATA_FILES["imdb"] if files is None else files}
+
+
+def texts(name: str = "texts.csv", content: str | bytes | None = None, **data: Any) -> dict[str, Any]:
+    """Case keywords for a ``dataset: text`` row reading ``name`` (written with ``content``; None: the good CSV)."""
+    body = DATA_FILES["text"]["texts.csv"] if content is None else content
+    return {"config": good("text", data={"path": name, **data}), "files": {name: body}}
+
+
+GOOD_CSV = str(DATA_FILES["text"]["texts.csv"])
+TX = dict(config=GOODS["text"], files=DATA_FILES["text"])
 
 
 ACL = {f"aclImdb/{split}/{label}/{i}_{stars}.txt": f"{word} film {i}" for split in ("train", "test")
@@ -153,13 +193,18 @@ OFFLINE = {
     "keras.src.backend.config._KERAS_DIR": "{tmp}/keras-home",
 }
 """No network: the lesson's corpus URL unreachable, and an empty Keras cache instead of the user's."""
-LY, RG, HE, IM = (dict(config=GOODS[d], files=DATA_FILES.get(d, {})) for d in ("lyrics", "regression", "hello", "imdb"))
+LY, RG, HE, IM, SE = (
+    dict(config=GOODS[d], files=DATA_FILES.get(d, {})) for d in ("lyrics", "regression", "hello", "imdb", "series")
+)
 IMDB_OFFLINE = {
     "rnnlab.data.imdb.KERAS_ORIGIN": "file:///nonexistent/",
     "keras.src.backend.config._KERAS_DIR": "{tmp}/keras-home",
 }
 """No network for Keras's imdb.npz, and an empty Keras cache instead of the user's."""
 
+
+SE_H = {"config": GOODS["series"], "files": {**DATA_FILES["series"], "h.csv": "a,b\n1,2\n"}}
+"""A trained series run asked about a history CSV without the run's target column."""
 
 T, P = ("train", "{cfg}"), ("predict", "{cfg}")
 
@@ -186,6 +231,85 @@ CASES: list[Case] = [
     Case("config-is-folder", ("train", "{tmp}"), "is a folder, not a config file"),
     Case("config-not-utf8", T, "not UTF-8 text (byte 16); save the file as UTF-8", b"data: {dataset: \xff\xfe}\n"),
     Case("bad-file-stem", T, "is not a valid run name; set experiment.name", name="my run"),
+    # YAML read as written (1.2 scalars, no duplicate keys) and bounded
+    Case(
+        "duplicate-key",
+        T,
+        "duplicate key 'model' (first at line 2)",
+        "data: {dataset: alphabet}\nmodel: {units: 3}\nmodel: {units: 4}\n",
+    ),
+    Case(
+        "yes-is-not-true",
+        T,
+        "training.tensorboard: input should be a valid boolean (got 'yes')",
+        good(training={"tensorboard": "yes"}),
+    ),
+    Case(
+        "true-is-not-an-epoch-count",
+        T,
+        "training.epochs: input should be a valid integer (got True)",
+        good(training={"epochs": True}),
+    ),
+    Case(
+        "base-60-is-text",
+        T,
+        "experiment.seed: input should be a valid integer (got '1:30')",
+        "data: {dataset: alphabet}\nexperiment: {seed: 1:30}\n",
+    ),
+    Case("quoted-number", T, "model.units: input should be a valid integer (got '8')", good(model={"units": "8"})),
+    Case(
+        "infinite-learning-rate",
+        T,
+        "training.learning_rate: input should be a finite number (got inf)",
+        "data: {dataset: alphabet}\ntraining: {learning_rate: .inf}\n",
+    ),
+    Case(
+        "overflowing-learning-rate",
+        T,
+        "training.learning_rate: input should be a finite number (got inf)",
+        "data: {dataset: alphabet}\ntraining: {learning_rate: 1e309}\n",
+    ),
+    Case(
+        "nested-too-deep",
+        T,
+        "nested deeper than 32 levels; a config is a few plain sections",
+        "data: {dataset: alphabet}\nx: " + "[" * 40 + "]" * 40 + "\n",
+    ),
+    Case(
+        "alias-bomb",
+        T,
+        "its aliases expand to more than 100,000 values",
+        "data: {dataset: alphabet}\na: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e]\ng: &g [*f, *f, *f, *f, *f, *f, *f, *f]\n",
+    ),
+    Case(
+        "huge-config",
+        T,
+        "larger than 1,048,576 bytes, which no config needs",
+        "data: {dataset: alphabet}\n# " + "x" * (1 << 20) + "\n",
+    ),
+    Case(
+        "set-replaces-a-section",
+        (*T, "--set", "training={{}}"),
+        "would replace the whole training section the config sets (epochs)",
+    ),
+    Case(
+        "huge-units",
+        ("summary", "{cfg}"),
+        "over rnnlab's limit of 50,000,000; lower model.units (now 1,000,000,000)",
+        good(model={"units": 1_000_000_000}),
+    ),
+    Case(
+        "huge-depth",
+        T,
+        "over rnnlab's limit of 50,000,000; lower model.units (now 16) or model.num_layers (now 100,000)",
+        good(model={"units": 16, "num_layers": 100_000}),
+    ),
+    Case(
+        "long-run-name",
+        T,
+        "experiment.name: run name is 300 characters long; use at most 100",
+        good(experiment={"name": "a" * 300}),
+    ),
     # unknown keys, at every level
     Case("unknown-section", T, "unknown key 'modle'; did you mean 'model'?", {**GOOD, "modle": {"units": 3}}, subprocess=True),
     Case("unknown-experiment-key", T, "unknown key 'experiment.sed'; did you mean 'seed'?", good(experiment={"sed": 1})),
@@ -634,6 +758,64 @@ CASES: list[Case] = [
         setup="trained",
         **RG,
     ),
+    # series: the CSV and the options
+    Case("series-no-path", T, "data.path: dataset series reads a CSV file; set data.path", **series(path=None)),
+    Case("series-missing-file", T, "data.path nope.csv: file not found; give a .csv file", **series(path="nope.csv")),
+    Case(
+        "series-missing-column",
+        T,
+        "data.target_column 'yy': no such column in s.csv (columns: t, y)",
+        **series(target_column="yy"),
+    ),
+    Case("series-non-numeric", T, "s.csv, line 5: y 'abc' is not a number", **series(series_rows("5:3,abc"))),
+    Case(
+        "series-unsorted-times",
+        T,
+        "s.csv, line 5: time '2' comes before '3' (line 4); sort the rows by t",
+        **series(series_rows("4:3,1", "5:2,1")),
+    ),
+    Case(
+        "series-duplicate-times",
+        T,
+        "s.csv, line 5: time '2' repeats line 4; keep one row per time step",
+        **series(series_rows("5:2,1")),
+    ),
+    Case(
+        "series-bad-time", T, "time 'soon' in column 't' is neither a number nor an ISO date", **series(series_rows("5:soon,1"))
+    ),
+    Case(
+        "series-missing-value",
+        T,
+        "s.csv, line 6: no y value; fill it in, or set data.missing: ffill or interpolate",
+        **series(series_rows("6:4,", "9:7,NA")),
+    ),
+    Case("series-lookback-zero", T, "data.lookback: input should be greater than or equal to 1 (got 0)", **series(lookback=0)),
+    Case(
+        "series-too-short-for-training",
+        T,
+        "the training part has 32 usable row(s) but lookback 35 + horizon 1 needs 36",
+        **series(lookback=35),
+    ),
+    Case("series-test-shorter-than-horizon", T, "the test part has 8 row(s), fewer than horizon 10", **series(horizon=10)),
+    Case(
+        "series-log-not-positive",
+        T,
+        "s.csv, line 8: y is 0; transform log needs values > 0",
+        **series(series_rows("8:6,0"), transform="log"),
+    ),
+    Case(
+        "series-constant-standard",
+        T,
+        "'y' is constant (7) over the training part; scale: standard divides by its standard deviation 0",
+        **series("t,y\n" + "".join(f"{k},7\n" for k in range(40))),
+    ),
+    Case(
+        "series-seasonal-without-season", T, "data.transform seasonal_diff needs data.season", **series(transform="seasonal_diff")
+    ),
+    # series: predict's history
+    Case("series-history-too-short", (*P, "-p", "1 2"), "input: 2 value(s) but this run reads the last 4", setup="trained", **SE),
+    Case("series-history-not-numbers", (*P, "-p", "1 2 x 4"), "input: 'x' is not a number", setup="trained", **SE),
+    Case("series-history-no-target", (*P, "--input-file", "h.csv"), "the header row 'a,b' lacks y", setup="trained", **SE_H),
     # hello
     Case(
         "hello-length-mismatch",
@@ -794,6 +976,76 @@ CASES: list[Case] = [
         setup="trained",
         **IM,
     ),
+    # text: the user's own labelled texts
+    Case("text-needs-path", T, "dataset 'text' needs data.path", **texts(path=None)),
+    Case(
+        "text-missing-file",
+        T,
+        "data.path nope.csv: no such file or folder",
+        **texts() | {"config": good("text", data={"path": "nope.csv"})},
+    ),
+    Case("text-unknown-format", T, "texts.txt: cannot tell the format from the name; set data.format", **texts("texts.txt")),
+    Case("text-path-and-fraction", T, "give data.test_path or data.test_fraction, not both", **texts(test_path="texts.csv")),
+    Case(
+        "text-missing-column",
+        T,
+        "texts.csv: no column 'text' (data.text_column); the header has 'body', 'label': set data.text_column to one of them",
+        **texts(content=GOOD_CSV.replace("text,label", "body,label", 1)),
+    ),
+    Case(
+        "text-csv-short-row",
+        T,
+        "texts.csv: line 3: 1 field(s) where the header has 2",
+        **texts(content="text,label\ngreat,pos\nno label here\n"),
+    ),
+    Case(
+        "text-not-utf8",
+        T,
+        "texts.csv: line 3: not UTF-8 text (byte 29); re-save the file as UTF-8",
+        **texts(content=b"text,label\ngreat film,pos\ncaf\xe9 awful,neg\n"),
+    ),
+    Case("text-bad-gz", T, "texts.csv.gz: not a readable .gz file", **texts("texts.csv.gz", b"\x1f\x8b not gzip")),
+    Case(
+        "text-jsonl-not-an-object",
+        T,
+        "texts.jsonl: line 2: a list, not an object; each line must be one object",
+        **texts("texts.jsonl", '{"text": "great", "label": "pos"}\n["awful", "neg"]\n'),
+    ),
+    Case(
+        "text-blank-label",
+        T,
+        "texts.csv: line 3: blank label (data.label_column 'label'); give every text a label or remove the row",
+        **texts(content="text,label\ngreat,pos\nawful, \n"),
+    ),
+    Case("text-all-empty", T, "texts.csv: no texts, or every text is empty", **texts(content="text,label\n ,pos\n,neg\n")),
+    Case(
+        "text-one-label",
+        T,
+        "every text has the label 'pos'; a classifier needs at least two labels",
+        **texts(content="text,label\na,pos\nb,pos\n"),
+    ),
+    Case(
+        "text-lonely-label",
+        T,
+        "label 'odd' has only 1 example(s); a stratified test split needs at least 2 of each",
+        **texts(content=GOOD_CSV + "strange film,odd\n"),
+    ),
+    Case("text-labels-unseen", T, "data.labels: 'neutral' never appears in texts.csv", **texts(labels=["pos", "neutral"])),
+    Case(
+        "text-test-label-unknown",
+        T,
+        "test.csv: line 2: label 'meh' is not among the training labels ('neg', 'pos')",
+        **texts(test_path="test.csv", test_fraction=None)
+        | {"files": {**DATA_FILES["text"], "test.csv": "text,label\nok film,meh\n"}},
+    ),
+    Case(
+        "text-folder-one-class",
+        T,
+        "only one class folder (pos); a folder dataset needs one subfolder per class, at least two",
+        **texts("reviews") | {"files": {"reviews/pos/1.txt": "great", "reviews/pos/2.txt": "superb"}},
+    ),
+    Case("text-predict-no-words", (*P, "-p", "!!!"), "text '!!!' has no words to read", setup="trained", **TX),
+    Case("predict-output-not-csv", (*P, "-o", "a.txt"), "--output a.txt: write answers to a .csv or .jsonl file", **TX),
     # verify, export, plot, runs, init
     Case("verify-not-a-run-folder", ("verify", "{tmp}"), "not a run folder (no config.yaml)"),
     Case("verify-before-training", ("verify", "{cfg}"), "no trained model yet; run `rnnlab train"),

@@ -137,6 +137,18 @@ def test_a_lock_left_by_a_dead_process_is_taken_over(tmp_path: Path) -> None:
     assert not files.lock.exists()
 
 
+def refuse_non_json(constant: str) -> None:
+    raise AssertionError(f"{constant} is not JSON")
+
+
+def test_json_out_is_strict_json() -> None:
+    from rnnlab.atomic import json_text
+
+    text = json_text({"loss": float("nan"), "scores": [float("inf"), 0.5, -float("inf")], "name": "分开"})
+    assert text == '{"loss": null, "scores": [null, 0.5, null], "name": "分开"}'
+    assert json.loads(text, parse_constant=refuse_non_json)["scores"] == [None, 0.5, None]
+
+
 def test_nan_loss_stops_keeps_the_best_checkpoint_and_says_where(cli, tmp_path: Path) -> None:
     from rnnlab.runtime import keras
 
@@ -151,8 +163,10 @@ def test_nan_loss_stops_keeps_the_best_checkpoint_and_says_where(cli, tmp_path: 
     assert "Loss became NaN/Inf at epoch 2" in result.stderr and "training.clipnorm" in result.stderr
     assert "lower training.learning_rate" in result.stderr
     files = RunFiles(load_config(config).run_dir)
-    metrics = json.loads(files.metrics.read_text())
+    metrics = json.loads(files.metrics.read_text(), parse_constant=refuse_non_json)
     assert metrics["stopped_on_nan_at_epoch"] == 2 and metrics["epochs"] == 2 and metrics["best_epoch"] == 1
+    listed = cli("runs", str(tmp_path / "checkpoints"), "--json")
+    assert json.loads(listed.stdout, parse_constant=refuse_non_json)["runs"][0]["epochs"] == 2
     model = keras().saving.load_model(files.model, safe_mode=True)
     best = keras().models.clone_model(model)
     best.load_weights(files.best_weights)

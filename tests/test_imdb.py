@@ -403,3 +403,13 @@ def test_predict_reads_prefix_stdin_and_input_file(npz_run: tuple[Path, Path], c
     records = [json.loads(line) for line in by_file.stdout.splitlines()]
     assert [r["label"] for r in records] == ["positive", "negative", "positive", "negative"]
     assert records[0]["known_words"] >= 3
+
+
+def test_predict_on_an_imdb_run_imports_no_tensorflow(npz_run: tuple[Path, Path]) -> None:
+    """The plain-Python tokenizer and the NumPy engine answer an IMDB run (the lesson's bucketed LSTM)."""
+    from tests.test_numpy_rnn import predict_in_a_new_process
+
+    run_dir = load_config(npz_run[0]).run_dir
+    lines = predict_in_a_new_process(run_dir, SENTENCES[0])
+    assert lines[0] == predict(run_dir, SENTENCES[:1])[0].line and lines[0].startswith("positive ")
+    assert lines[-1] == "TF_ABSENT"

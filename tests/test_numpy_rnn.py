@@ -181,28 +181,24 @@ print("TF_LOADED" if "tensorflow" in sys.modules or "keras" in sys.modules else 
 """
 
 
-def test_alphabet_predict_command_does_not_import_tensorflow(shipped_runs: dict[str, Path]) -> None:
+def predict_in_a_new_process(run_dir: Path, prefix: str) -> list[str]:
+    """``rnnlab predict RUN --prefix PREFIX`` in a fresh interpreter: its output lines, then
+    ``TF_ABSENT`` or ``TF_LOADED`` (whether TensorFlow or Keras was imported)."""
     env = {**os.environ, "PYTHONPATH": str(PROJECT)}
-    out = subprocess.run(
-        [sys.executable, "-c", PROBE, str(shipped_runs["alphabet_onehot"]), "c"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
-    assert out.stdout.splitlines()[0].startswith("c -> "), out.stderr
-    assert out.stdout.splitlines()[-1] == "TF_ABSENT"
+    out = subprocess.run([sys.executable, "-c", PROBE, str(run_dir), prefix], capture_output=True, text=True, env=env, timeout=60)
+    assert out.stdout, out.stderr
+    return out.stdout.splitlines()
+
+
+def test_alphabet_predict_command_does_not_import_tensorflow(shipped_runs: dict[str, Path]) -> None:
+    lines = predict_in_a_new_process(shipped_runs["alphabet_onehot"], "c")
+    assert lines[0].startswith("c -> ") and lines[-1] == "TF_ABSENT"
 
 
 def test_lyrics_predict_command_does_not_import_tensorflow(lyrics_runs: dict[str, Path]) -> None:
-    env = {**os.environ, "PYTHONPATH": str(PROJECT)}
-    out = subprocess.run(
-        [sys.executable, "-c", PROBE, str(lyrics_runs["lyrics_rnn"]), "分开"], capture_output=True, text=True, env=env, timeout=60
-    )
-    lines = out.stdout.splitlines()
-    assert lines[0].startswith("分开") and len(lines[0]) == 2 + 50, out.stderr
-    assert set(lines[0]) <= set(CORPUS)
-    assert lines[-1] == "TF_ABSENT"
+    lines = predict_in_a_new_process(lyrics_runs["lyrics_rnn"], "分开")
+    assert lines[0].startswith("分开") and len(lines[0]) == 2 + 50, lines
+    assert set(lines[0]) <= set(CORPUS) and lines[-1] == "TF_ABSENT"
 
 
 def test_stale_weights_file_falls_back_to_keras(shipped_runs: dict[str, Path]) -> None:

@@ -62,3 +62,24 @@ def test_gru_without_reset_after_has_one_bias() -> None:
     model = k.Sequential([k.Input((3, 2)), k.layers.GRU(4, reset_after=False), k.layers.Dense(1)])
     gru = summarize(model).layers[0]
     assert gru.formula == "3 × 4 × (2 + 4 + 1)" and gru.params == gru.keras_params == 84
+
+
+def test_the_parameter_budget_counts_what_keras_builds() -> None:
+    """The count that refuses a too-large model before it is built is Keras's own count, for every layer shape."""
+    import itertools
+
+    from rnnlab.config import ModelConfig
+    from rnnlab.data.contract import TaskSpec
+    from rnnlab.model.builder import build_model, parameter_count
+
+    specs = [
+        TaskSpec(kind="classification", timesteps=4, vocab_size=7, num_classes=7),
+        TaskSpec(kind="regression", timesteps=3, features=2),
+        TaskSpec(kind="language_model", timesteps=5, vocab_size=9, num_classes=9),
+    ]
+    for spec, layer, encoding, bidirectional in itertools.product(
+        specs, ["simple_rnn", "lstm", "gru"], ["onehot", "embedding"], [False, True]
+    ):
+        shape = {"units": 5, "embedding_dim": 3, "num_layers": 2, "bidirectional": bidirectional}
+        cfg = ModelConfig.model_validate({"layer": layer, "encoding": encoding, **shape})
+        assert parameter_count(cfg, spec) == build_model(cfg, spec).count_params(), (spec.kind, layer, encoding, bidirectional)

@@ -8,15 +8,18 @@ been checked, so a bad input is refused at once.
 
 from __future__ import annotations
 
+import csv
+import io
 import zipfile
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
+from rnnlab import atomic
 from rnnlab.data import dataset
 from rnnlab.data.contract import Dataset, Prediction
-from rnnlab.errors import RunError
+from rnnlab.errors import DataError, RunError
 from rnnlab.model.builder import model_inputs
 from rnnlab.model.numpy_engine import Network, Unsupported, load_network
 from rnnlab.model.stepping import KerasPredictor
@@ -111,3 +114,41 @@ def predict(
     target: str | Path, texts: list[str], params: dict[str, Any] | None = None, overrides: tuple[str, ...] = ()
 ) -> list[Prediction]:
     return open_answerer(target, overrides).answer(texts, params)
+
+
+OUTPUT_FORMATS = (".csv", ".jsonl")
+
+
+def check_output(path: Path) -> None:
+    """``--output`` names a .csv or .jsonl file in an existing folder (checked before any work)."""
+    if path.suffix.lower() not in OUTPUT_FORMATS:
+        raise DataError(f"--output {path}: write answers to a .csv or .jsonl file")
+    if not path.parent.is_dir() or path.is_dir():
+        raise DataError(
+            f"--output {path}: {'a folder' if path.is_dir() else 'no such folder ' + str(path.parent)}; give a file in an existing folder"
+        )
+
+
+def flat(record: dict[str, Any]) -> dict[str, Any]:
+    """One CSV row: a nested mapping (every class's probability) becomes ``key.name`` columns."""
+    out: dict[str, Any] = {}
+    for key, value in record.items():
+        if isinstance(value, dict):
+            out.update({f"{key}.{name}": inner for name, inner in value.items()})
+        else:
+            out[key] = value if not isinstance(value, list) else atomic.json_text(value)
+    return out
+
+
+def write_predictions(path: Path, predictions: list[Prediction]) -> None:
+    """Every answer's record, one row (CSV) or one JSON object per line (JSONL), written atomically."""
+    if path.suffix.lower() == ".jsonl":
+        atomic.write_text(path, "".join(atomic.json_text(p.record) + "\n" for p in predictions))
+        return
+    rows = [flat(p.record) for p in predictions]
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    buffer = io.StringIO(newline="")
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic.write_text(path, buffer.getvalue())

@@ -54,5 +54,5 @@ def tokens(values: Any, state: dict[str, Any]) -> str:
 def decode(chosen: Dataset, x: Any, y: Any, state: dict[str, Any]) -> tuple[str, str]:
     """``(text, label)`` of one sample: the dataset's own decoding where it has one."""
     if has_own_examples(chosen):
-        return chosen.decode(x, state), chosen.label_name(y)
+        return chosen.decode(x, state), chosen.label_name(y, state)
     return tokens(x, state), tokens(y, state)

@@ -169,9 +169,8 @@ def random_weights(model: Any, rng: np.random.Generator) -> None:
 
 
 def grid_model(layer: str, encoding: str, num_layers: int, bidirectional: bool, spec: TaskSpec) -> Any:
-    cfg = ModelConfig(
-        layer=layer, encoding=encoding, units=4, embedding_dim=3, num_layers=num_layers, bidirectional=bidirectional
-    )
+    shape = {"units": 4, "embedding_dim": 3, "num_layers": num_layers, "bidirectional": bidirectional}
+    cfg = ModelConfig.model_validate({"layer": layer, "encoding": encoding, **shape})
     return build_model(cfg, spec)
 
 

@@ -16,6 +16,7 @@ from typing import Any, Union
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from rnnlab.config import yaml12
 from rnnlab.config.schema import Config, Experiment
 from rnnlab.data import names, option_classes
 from rnnlab.errors import ConfigError
@@ -28,13 +29,15 @@ def parse_override(expression: str) -> tuple[list[str], Any]:
     if not sep or not all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", part) for part in path):
         raise ConfigError(f"--set {expression!r}: expected KEY=VALUE with a dotted key, e.g. --set training.epochs=5")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else None
+        value = yaml12.load(raw) if raw.strip() else None
     except yaml.YAMLError as exc:
         raise ConfigError(f"--set {expression!r}: value is not valid YAML ({_yaml_problem(exc)}); quote it") from exc
     return path, value
 
 
 def apply_override(raw: dict[str, Any], path: list[str], value: Any, expression: str) -> None:
+    """Set one key. A mapping for a section the file already fills is refused: it would silently
+    reset every key the file sets there."""
     node = raw
     for depth, part in enumerate(path[:-1]):
         child = node.setdefault(part, {})
@@ -44,6 +47,13 @@ def apply_override(raw: dict[str, Any], path: list[str], value: Any, expression:
             dotted = ".".join(path[: depth + 1])
             raise ConfigError(f"--set {expression!r}: {dotted} is a value, not a section; set {dotted}=... instead")
         node = child
+    before = node.get(path[-1])
+    if isinstance(value, dict) and isinstance(before, dict) and before:
+        dotted = ".".join(path)
+        raise ConfigError(
+            f"--set {expression!r}: would replace the whole {dotted} section the config sets "
+            f"({', '.join(map(str, before))}); set its keys one at a time, e.g. --set {dotted}.KEY=VALUE"
+        )
     node[path[-1]] = value
 
 
@@ -60,8 +70,12 @@ def read_yaml(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the config ({exc.strerror or exc}); check its permissions") from exc
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml12.load(text)
+    except yaml12.TooComplex as exc:
+        raise ConfigError(f"{path}: {_yaml_problem(exc)}; a config is a few plain sections, simplify it") from None
     except yaml.constructor.ConstructorError as exc:
+        if "duplicate key" in str(exc.problem):
+            raise ConfigError(f"{path}: {_yaml_problem(exc)}; keep one of them") from None
         raise ConfigError(f"{path}: {_yaml_problem(exc)}; configs are plain YAML data, remove the tag") from exc
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: YAML syntax error {_yaml_problem(exc)}; fix the indentation or quoting there") from exc

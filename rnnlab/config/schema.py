@@ -18,11 +18,16 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from rnnlab.data import option_classes
 
+MAX_NAME = 100
+"""Run folder names stay well inside every file system's 255-byte limit, with room for temporaries."""
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Unknown keys refused; numbers and booleans strict (``epochs: true`` or ``units: "8"`` is an
+    error, not 1 or 8); no infinite or NaN numbers."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 class Experiment(Section):
@@ -33,6 +38,8 @@ class Experiment(Section):
     @field_validator("name")
     @classmethod
     def _safe_name(cls, name: str | None) -> str | None:
+        if name is not None and len(name) > MAX_NAME:
+            raise ValueError(f"run name is {len(name)} characters long; use at most {MAX_NAME}")
         if name is not None and (not NAME_PATTERN.match(name) or ".." in name):
             raise ValueError(
                 f"run name {name!r} must be a plain folder name (letters, digits, '_', '-', '.'), "
@@ -173,4 +180,5 @@ class Config(Section):
 
     @property
     def run_dir(self) -> Path:
-        return Path(self.experiment.output_root) / self.name
+        """``output_root/name``, with ``~`` expanded (``output_root: ~/runs`` is the home folder's runs)."""
+        return Path(self.experiment.output_root).expanduser() / self.name

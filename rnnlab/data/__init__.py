@@ -31,6 +31,8 @@ BUILT_IN: dict[str, str] = {
     "hello": "rnnlab.data.hello:Hello",
     "lyrics": "rnnlab.data.lyrics:Lyrics",
     "imdb": "rnnlab.data.imdb:Imdb",
+    "series": "rnnlab.data.series:Series",
+    "text": "rnnlab.data.labelled:Text",
 }
 
 

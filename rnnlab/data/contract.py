@@ -38,6 +38,7 @@ class TaskSpec:
     vocab_size: int | None = None
     features: int | None = None
     num_classes: int | None = None
+    """Output width: classes, or for ``regression`` the values predicted at once (``None`` = 1)."""
     mask_padding: bool = False
 
     @property
@@ -124,9 +125,10 @@ class Predictor(Protocol):
 
 
 class DatasetOptions(BaseModel):
-    """Base of every dataset's ``Options``: an unknown key is an error, never silently ignored."""
+    """Base of every dataset's ``Options``: an unknown key is an error, never silently ignored;
+    numbers and booleans are strict and finite, as in the rest of the config."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 O = TypeVar("O", bound=BaseModel)
@@ -141,6 +143,10 @@ class Dataset(ABC, Generic[O]):
     starter: ClassVar[dict[str, dict[str, Any]]] = {}
     """Settings ``rnnlab init`` writes over the schema's defaults so that a bare starter config
     learns, e.g. ``{"training": {"learning_rate": 0.01, "epochs": 100}}`` for five samples."""
+
+    whole_input: ClassVar[bool] = False
+    """``predict`` reads an ``--input-file`` or all of stdin as ONE input (e.g. a series' history)
+    instead of one input per line; empty stdin or a terminal gives one empty input."""
 
     @classmethod
     def name(cls) -> str:
@@ -194,7 +200,8 @@ class Dataset(ABC, Generic[O]):
         """Ids back to readable text (``show``)."""
         raise DataError(f"dataset {self.name()!r} has no test/train review files to read this way")
 
-    def label_name(self, label: int) -> str:
+    def label_name(self, label: int, state: dict[str, Any] | None = None) -> str:
+        """A label's name for people (``show``); ``state`` is the run's encoder state when there is one."""
         return str(label)
 
 

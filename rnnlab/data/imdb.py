@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import logging
 import pickle
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
@@ -27,7 +26,7 @@ from pydantic import Field, model_validator
 
 from rnnlab import fetch, progress
 from rnnlab.data import text
-from rnnlab.data.contract import BatchPlan, Dataset, DatasetOptions, Prediction, Predictor, Prepared, Split, TaskSpec
+from rnnlab.data.contract import TaskSpec
 from rnnlab.errors import DataError
 
 log = logging.getLogger("rnnlab")
@@ -38,10 +37,11 @@ KERAS_WORD_INDEX_HASH = "bfafd718b763782e994055a2d397834f"
 LOAD_DATA_SEED = 113
 START, OOV = 1, 2
 LABELS = ("neg", "pos")
+LABEL_NAMES = ["negative", "positive"]
 SPLITS = ("train", "test")
 
 
-class Options(DatasetOptions):
+class Options(text.SequenceOptions):
     dataset: Literal["imdb"] = "imdb"
     source: Literal["keras", "directory"] = Field("keras", description="keras: imdb.npz word ids; directory: aclImdb raw text")
     path: str | None = Field(None, description="local imdb.npz (keras) or aclImdb folder / .tar.gz (directory)")
@@ -49,13 +49,6 @@ class Options(DatasetOptions):
     num_words: int = Field(10000, ge=4, description="vocabulary size: ids ≥ num_words become out-of-vocabulary")
     skip_top: int = Field(0, ge=0, description="source keras: the most frequent ids below this become out-of-vocabulary")
     index_from: int = Field(3, ge=0, description="source keras: a word of rank r gets id r + index_from")
-    maxlen: int = Field(500, ge=1, description="reviews are cut or padded to this many ids")
-    padding: Literal["pre", "post"] = Field("pre", description="pad_sequences padding side")
-    truncating: Literal["pre", "post"] = Field("pre", description="pad_sequences truncating side")
-    bucket_by_length: bool = Field(False, description="batch reviews of similar length, padded only to their batch's longest")
-    mask_padding: bool = Field(
-        False, description="mask id 0 (Embedding mask_zero) instead of letting the LSTM read the padding as the lesson does"
-    )
 
     @model_validator(mode="after")
     def _sources_need(self) -> Options:
@@ -66,17 +59,12 @@ class Options(DatasetOptions):
         return self
 
 
-@dataclass
-class Corpus:
-    """One split as read from the source: id lists (keras) or raw texts (directory), labels 0/1."""
-
-    items: list[Any]
-    labels: np.ndarray
+Corpus = text.Corpus
+"""One split as read from the source: id lists (keras) or raw texts (directory), labels 0/1."""
 
 
 def task_spec(options: Options) -> TaskSpec:
-    timesteps = None if options.bucket_by_length else options.maxlen
-    return TaskSpec(kind="binary", timesteps=timesteps, vocab_size=options.num_words, mask_padding=options.mask_padding)
+    return text.task(options, len(LABEL_NAMES))
 
 
 # --- reading Keras-layout npz files without trusting their pickles ----------------------------
@@ -264,11 +252,7 @@ def read_directory(options: Options, splits: tuple[str, ...] = SPLITS) -> dict[s
     return corpora
 
 
-# --- text → ids, the same way for training, evaluation and predict ----------------------------
-
-
-def padded(ids: list[list[int]], options: Options) -> np.ndarray:
-    return text.padded(ids, options.maxlen, options.padding, options.truncating)
+# --- the vocabulary state; everything after it is the text pipeline's (text.TextClassifier) ----
 
 
 def keras_state(options: Options) -> dict[str, Any]:
@@ -295,94 +279,42 @@ def directory_state(options: Options, texts: list[str]) -> dict[str, Any]:
     }
 
 
-def encoded(corpus: Corpus, options: Options, state: dict[str, Any]) -> Split:
-    if options.source == "keras":
-        ids = [keras_ids(ranks, options) for ranks in corpus.items]
-    else:
-        ids = text.text_ids(corpus.items, state)
-    return Split(padded(ids, options), corpus.labels)
-
-
 def read_corpora(options: Options, splits: tuple[str, ...] = SPLITS) -> dict[str, Corpus]:
     if options.source == "keras":
         return load_data_order(read_npz(npz_path(options)))
     return read_directory(options, splits)
 
 
-def subset(corpus: Corpus, rows: np.ndarray) -> Corpus:
-    return Corpus([corpus.items[i] for i in rows], corpus.labels[rows])
-
-
-def scores(model: Predictor, ids: list[list[int]], options: Options) -> np.ndarray:
-    """Positive probabilities: bucketed runs read each review at its own length, others at ``maxlen`` like the lesson."""
-    if options.bucket_by_length:
-        return text.scores_by_length(model, ids, options.maxlen, options.padding, options.truncating)
-    return np.asarray(model(padded(ids, options))).reshape(-1)
-
-
 def label_name(label: int) -> str:
-    return ("negative", "positive")[int(label)]
+    return LABEL_NAMES[int(label)]
 
 
-class Imdb(Dataset[Options]):
+class Imdb(text.TextClassifier[Options]):
+    """Keras's imdb.npz or an aclImdb folder in front of the shared text pipeline."""
+
     options_model = Options
+    noun = "review"
 
     def spec(self, options: Options) -> TaskSpec:
         return task_spec(options)
 
-    def load(self, options: Options, *, seed: int, validation_split: float) -> Prepared:
-        corpora = read_corpora(options)
-        train = corpora["train"]
-        fit_rows, val_rows = text.stratified_folds(train.labels, validation_split, seed)
-        fit = subset(train, fit_rows)
-        state = keras_state(options) if options.source == "keras" else directory_state(options, fit.items)
-        validation = encoded(subset(train, val_rows), options, state) if len(val_rows) else None
-        return Prepared(
-            spec=task_spec(options),
-            train=encoded(fit, options, state),
-            validation=validation,
-            test=encoded(corpora["test"], options, state),
-            state=state,
-        )
+    def corpora(
+        self, options: Options, splits: tuple[str, ...], state: dict[str, Any] | None, seed: int
+    ) -> tuple[dict[str, Corpus], list[str]]:
+        found = read_corpora(options, splits)
+        return {split: found[split] for split in splits}, LABEL_NAMES
 
-    def own_batches(self, options: Options) -> bool:
-        return options.bucket_by_length
+    def new_state(self, options: Options, fit: Corpus, labels: list[str], seed: int) -> dict[str, Any]:
+        return keras_state(options) if options.source == "keras" else directory_state(options, fit.items)
 
-    def batches(self, options: Options, split: Split, *, batch_size: int, shuffle: bool, seed: int) -> BatchPlan | None:
-        """With ``bucket_by_length``, batches of similar-length reviews (``text.length_buckets``)."""
-        if not options.bucket_by_length:
-            return None
-        return text.length_buckets(split, batch_size=batch_size, shuffle=shuffle, seed=seed, padding=options.padding)
+    def labels(self, state: dict[str, Any]) -> list[str]:
+        return LABEL_NAMES
 
-    def examples(self, options: Options, state: dict[str, Any], split: str) -> Split:
-        """A whole split in source order (load_data's for keras), encoded with a run's saved vocabulary."""
-        return encoded(read_corpora(options, (split,))[split], options, state)
+    def ids(self, options: Options, corpus: Corpus, state: dict[str, Any]) -> list[list[int]]:
+        """``load_data``'s rule on the npz's word ranks; raw text through the vocabulary."""
+        if options.source == "keras":
+            return [keras_ids(ranks, options) for ranks in corpus.items]
+        return text.text_ids(corpus.items, state)
 
-    def decode(self, ids: np.ndarray, state: dict[str, Any]) -> str:
-        return text.decode(ids, state)
-
-    def label_name(self, label: int) -> str:
+    def label_name(self, label: int, state: dict[str, Any] | None = None) -> str:
         return label_name(label)
-
-    def predict(
-        self, options: Options, state: dict[str, Any], model: Predictor, texts: list[str], params: dict[str, Any]
-    ) -> list[Prediction]:
-        reviews = [t.strip() for t in texts]
-        ids = text.text_ids(reviews, state)
-        for review, row in zip(reviews, ids):
-            if not [i for i in row if i != state["start_id"]]:
-                raise DataError(f"review {review[:40]!r} has no words to read; give a sentence of words")
-        positive = scores(model, ids, options)
-        out = []
-        for review, row, p in zip(reviews, ids, positive):
-            label = int(p >= 0.5)
-            confidence = float(p if label else 1 - p)
-            record = {
-                "input": review,
-                "label": label_name(label),
-                "probability": round(confidence, 6),
-                "positive_probability": round(float(p), 6),
-                "known_words": sum(1 for i in row if i not in (state["oov_id"], state["start_id"])),
-            }
-            out.append(Prediction(line=f"{label_name(label)} {confidence:.2f}", record=record))
-        return out

@@ -125,7 +125,7 @@ def read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
 def samples(options: Options) -> tuple[np.ndarray, np.ndarray]:
     if options.path is None:
         return np.array(LESSON_X, dtype=np.float32), np.array(LESSON_Y, dtype=np.float32)
-    path = Path(options.path)
+    path = Path(options.path).expanduser()
     if path.is_dir():
         raise DataError(f"data.path {path}: is a folder; give the .csv or .npz file itself")
     if not path.is_file():

@@ -8,6 +8,7 @@ import numpy as np
 
 from rnnlab.config import ModelConfig
 from rnnlab.data.contract import TaskSpec, one_hot
+from rnnlab.errors import ConfigError
 from rnnlab.runtime import keras
 
 RECURRENT_CLASSES = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
@@ -78,7 +79,7 @@ def output_layer(spec: TaskSpec) -> Any:
     if spec.kind == "binary":
         return k.layers.Dense(1, activation="sigmoid", name="output")
     if spec.kind == "regression":
-        return k.layers.Dense(1, name="output")
+        return k.layers.Dense(spec.num_classes or 1, name="output")  # num_classes: values predicted at once
     if spec.kind == "language_model":
         return k.layers.Dense(spec.num_classes, name="logits")
     return k.layers.Dense(spec.num_classes, activation="softmax", name="output")
@@ -86,6 +87,7 @@ def output_layer(spec: TaskSpec) -> Any:
 
 def build_model(cfg: ModelConfig, spec: TaskSpec, batch_size: int | None = None) -> Any:
     """``batch_size`` fixes the batch and makes the recurrent layers stateful (state carried across batches)."""
+    check_budget(cfg, spec)
     k = keras()
     layers: list[Any] = [input_layer(cfg, spec, batch_size)]
     if spec.token_input and cfg.encoding == "embedding":
@@ -106,3 +108,32 @@ def loss_and_metrics(spec: TaskSpec) -> tuple[Any, list[Any]]:
     if spec.kind == "language_model":
         return k.losses.SparseCategoricalCrossentropy(from_logits=True), ["accuracy"]
     return k.losses.SparseCategoricalCrossentropy(), ["accuracy"]
+
+
+MAX_PARAMETERS = 50_000_000
+"""A model rnnlab builds: about 800 MB of weights and Adam state in float32, far past any lesson's."""
+GATES = {"simple_rnn": 1, "lstm": 4, "gru": 3}
+
+
+def parameter_count(cfg: ModelConfig, spec: TaskSpec) -> int:
+    """The model's parameters from the config alone, before anything is allocated (the formulas of
+    ``rnnlab summary``), so ``units: 1000000000`` is refused instead of exhausting memory."""
+    embedded = spec.token_input and cfg.encoding == "embedding"
+    total = (spec.vocab_size or 0) * cfg.embedding_dim if embedded else 0
+    width = cfg.embedding_dim if embedded else (spec.vocab_size or spec.features or 1)
+    directions = 2 if cfg.bidirectional else 1
+    biases = 2 if cfg.layer == "gru" else 1
+    first = directions * GATES[cfg.layer] * cfg.units * (width + cfg.units + biases)
+    rest = directions * GATES[cfg.layer] * cfg.units * (directions * cfg.units + cfg.units + biases)
+    total += first + (cfg.num_layers - 1) * rest
+    outputs = spec.num_classes or 1
+    return total + directions * cfg.units * outputs + outputs
+
+
+def check_budget(cfg: ModelConfig, spec: TaskSpec) -> None:
+    count = parameter_count(cfg, spec)
+    if count > MAX_PARAMETERS:
+        raise ConfigError(
+            f"model: about {count:,} parameters ({count * 16 / 1e9:,.1f} GB with the optimizer's state), over rnnlab's "
+            f"limit of {MAX_PARAMETERS:,}; lower model.units (now {cfg.units:,}) or model.num_layers (now {cfg.num_layers:,})"
+        )
