@@ -149,18 +149,12 @@ def test_an_interrupted_cosine_run_resumes_on_its_schedule(tmp_path: Path) -> No
 
     from rnnlab.config import load_config
     from rnnlab.run.files import RunFiles
-    from tests.test_faults import history_rows, start_training, wait_for_epochs
+    from tests.test_faults import history_rows, signal_after_epochs
 
     epochs = 5
     config = shipped_config("alphabet_onehot", tmp_path, training={"epochs": epochs, "lr_schedule": "cosine"})
     files = RunFiles(load_config(config).run_dir.absolute())
-    process = start_training(config, tmp_path)
-    try:
-        wait_for_epochs(process, files.history, 2)
-        process.send_signal(signal.SIGTERM)
-        process.communicate(timeout=120)
-    finally:
-        process.kill()
+    process = signal_after_epochs(config, tmp_path, files.history, 2, signal.SIGTERM)
     assert process.returncode == 130 and len(history_rows(files.history)) < epochs
     from rnnlab.train.trainer import train
 

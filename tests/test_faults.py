@@ -58,6 +58,18 @@ def wait_for_epochs(process: subprocess.Popen[str], history: Path, epochs: int) 
         time.sleep(0.05)
 
 
+def signal_after_epochs(config: Path, cwd: Path, history: Path, epochs: int, sig: int) -> subprocess.Popen[str]:
+    """`rnnlab train` in a real process, sent ``sig`` once ``epochs`` epochs are in ``history``; returns it ended."""
+    process = start_training(config, cwd)
+    try:
+        wait_for_epochs(process, history, epochs)
+        process.send_signal(sig)
+        process.communicate(timeout=120)
+    finally:
+        process.kill()
+    return process
+
+
 def reference_metrics(folder: Path) -> dict:
     config = load_config(resumable_config(folder), ["experiment.name=reference"])
     return train(config, verbose=0).metrics
@@ -105,13 +117,7 @@ def test_kill_9_mid_epoch_loses_at_most_that_epoch(tmp_path: Path) -> None:
 
     config = resumable_config(tmp_path)
     files = RunFiles(load_config(config).run_dir.absolute())
-    process = start_training(config, tmp_path)
-    try:
-        wait_for_epochs(process, files.history, 2)
-        process.send_signal(signal.SIGKILL)
-        process.communicate(timeout=60)
-    finally:
-        process.kill()
+    process = signal_after_epochs(config, tmp_path, files.history, 2, signal.SIGKILL)
     assert process.returncode == -signal.SIGKILL
     logged = len(history_rows(files.history))
     saved = json.loads((files.backup / "state.json").read_text())["epoch"]
