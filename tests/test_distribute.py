@@ -69,14 +69,27 @@ def environment(**extra: str) -> dict[str, str]:
     return env
 
 
-def start_workers(tmp_path: Path, config: Path, sets: list[str], **env: str) -> list[subprocess.Popen]:
+def start_workers(
+    tmp_path: Path, config: Path, sets: list[str], options: tuple[str, ...] = (), **env: str
+) -> list[subprocess.Popen]:
     """Two ``rnnlab train`` workers on loopback, each in its own folder as if on its own machine."""
     workers = ",".join(f"127.0.0.1:{port}" for port in free_ports(2))
     procs = []
     for index in range(2):
         home = tmp_path / f"machine{index}"
         home.mkdir(exist_ok=True)
-        args = [sys.executable, "-m", "rnnlab", "train", str(config), "--workers", workers, "--worker-index", str(index)]
+        args = [
+            sys.executable,
+            "-m",
+            "rnnlab",
+            "train",
+            str(config),
+            *options,
+            "--workers",
+            workers,
+            "--worker-index",
+            str(index),
+        ]
         for expression in ["training.distribute=multi_worker", "experiment.output_root=checkpoints", *sets]:
             args += ["--set", expression]
         procs.append(
@@ -214,11 +227,11 @@ def logged_epochs(history: Path) -> list[str]:
 @pytest.mark.slow
 def test_a_dead_worker_is_a_clear_error_not_a_hang(tmp_path: Path) -> None:
     config = shipped_config("alphabet_onehot", tmp_path, training={**SGD, "epochs": 100000})
-    chief, worker = start_workers(tmp_path, config, [])
+    chief, worker = start_workers(tmp_path, config, [], options=("--log-every", "1"))
     try:
         assert chief.stdout is not None
         for line in chief.stdout:
-            if line.startswith("Epoch 3/"):
+            if line.startswith("epoch 3/"):
                 break
         worker.send_signal(signal.SIGKILL)
         _, err = chief.communicate(timeout=90)
