@@ -33,17 +33,23 @@ print("TF_LOADED" if "tensorflow" in sys.modules or "keras" in sys.modules else 
 """
 
 
-@pytest.mark.parametrize("args", [["--help"], ["train", "--help"], ["predict", "--help"], ["runs", "--help"], ["init", "--help"]])
-def test_help_does_not_import_tensorflow(tmp_path: Path, args: list[str]) -> None:
+def assert_no_tensorflow(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``rnnlab ARGS`` in a fresh process ends without TensorFlow in ``sys.modules``; its output."""
     out = subprocess.run(
         [sys.executable, "-c", HELP_PROBE, *args],
-        cwd=tmp_path,
+        cwd=cwd,
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONPATH": str(PROJECT)},
         timeout=60,
     )
     assert out.stdout.rstrip().endswith("TF_ABSENT"), out.stdout + out.stderr
+    return out
+
+
+@pytest.mark.parametrize("args", [["--help"], ["train", "--help"], ["predict", "--help"], ["runs", "--help"], ["init", "--help"]])
+def test_help_does_not_import_tensorflow(tmp_path: Path, args: list[str]) -> None:
+    out = assert_no_tensorflow(args, tmp_path)
     assert "Usage" in out.stdout
 
 
@@ -142,12 +148,4 @@ def test_shell_completion_answers_without_tensorflow(tmp_path: Path, words: str,
 def test_runs_plot_and_init_do_not_import_tensorflow(tiny_runs: dict[str, Path], tmp_path: Path) -> None:
     run = str(tiny_runs["onehot_val"])
     for args in (["runs", str(Path(run).parent)], ["plot", run, "--metric", "loss"], ["init", "demo"]):
-        out = subprocess.run(
-            [sys.executable, "-c", HELP_PROBE, *args],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            env={**os.environ, "PYTHONPATH": str(PROJECT)},
-            timeout=60,
-        )
-        assert out.stdout.rstrip().endswith("TF_ABSENT"), out.stdout + out.stderr
+        assert_no_tensorflow(args, tmp_path)
