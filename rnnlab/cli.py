@@ -17,6 +17,7 @@ import typer
 from typer.core import TyperGroup
 
 from rnnlab.atomic import json_text
+from rnnlab.errors import one_line
 from rnnlab.runtime import DEBUG_ENV, debug_enabled
 
 
@@ -36,7 +37,7 @@ class OneLineUsageErrors(TyperGroup):
             if message:
                 ctx = getattr(exc, "ctx", None)
                 where = ctx.command_path if ctx else "rnnlab"
-                typer.echo(f"error: {message}{' ' if message.endswith('?') else '; '}see `{where} --help`", err=True)
+                typer.echo(f"error: {one_line(message)}{' ' if message.endswith('?') else '; '}see `{where} --help`", err=True)
             sys.exit(getattr(exc, "exit_code", 2))
         except typer.Abort:
             typer.echo("error: aborted", err=True)
@@ -54,6 +55,8 @@ app = typer.Typer(
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+MAX_INPUT_BYTES = 64 << 20
+"""``--input-file`` cap: inputs to answer, not a corpus."""
 MAX_LENGTH = 100_000
 """``predict --length`` cap: a typo's extra zeros should not generate for an hour."""
 
@@ -67,7 +70,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of tex
 
 
 def fail(message: str, code: int = 2) -> None:
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(f"error: {one_line(message)}", err=True)
     raise typer.Exit(code)
 
 
@@ -203,17 +206,15 @@ def read_inputs(prefix: list[str] | None, input_file: Path | None, whole: bool =
         return list(prefix)
     if input_file is not None:
         from rnnlab.errors import DataError
+        from rnnlab.fetch import regular_file_bytes
 
+        if not input_file.exists():
+            raise DataError(f"--input-file {input_file}: file not found; give a text file with one input per line")
+        raw = regular_file_bytes(input_file, limit=MAX_INPUT_BYTES, what="input file", shown=f"--input-file {input_file}")
         try:
-            text = input_file.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise DataError(f"--input-file {input_file}: file not found; give a text file with one input per line") from None
+            text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise DataError(f"--input-file {input_file}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
-        except OSError as exc:
-            raise DataError(
-                f"--input-file {input_file}: cannot read it ({exc.strerror or exc}); give a readable text file"
-            ) from None
         return [text] if whole else [line for line in text.splitlines() if line.strip()]
     return None
 
@@ -273,7 +274,7 @@ def answer_stream(answerer: Any, params: dict[str, Any], as_json: bool) -> None:
         try:
             predictions = answerer.answer([line], params)
         except RnnlabError as exc:
-            typer.echo(f"error: {exc}", err=True)
+            typer.echo(f"error: {one_line(str(exc))}", err=True)
             failed = True
             continue
         for prediction in predictions:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import os
 import pickle
+import stat
 import tarfile
 import zipfile
 from collections.abc import Callable, Iterator
@@ -26,10 +27,50 @@ from typing import Any, ClassVar
 import numpy as np
 
 from rnnlab import progress
-from rnnlab.errors import DataError
+from rnnlab.errors import DataError, RnnlabError
 
 MAX_MEMBER_BYTES = 1 << 30
-"""Largest archive member rnnlab reads (1 GiB): a corpus or review set, never a zip bomb."""
+"""Largest archive member or data file rnnlab reads (1 GiB): a corpus or review set, never a zip bomb."""
+MAX_RATIO = 200
+"""Largest inflation of a zip member over 1 MiB: text packs 3-10 times, a bomb thousands of times."""
+
+
+def regular_file(
+    path: Path, *, limit: int = MAX_MEMBER_BYTES, what: str = "file", error: type[RnnlabError] = DataError, shown: str = ""
+) -> int:
+    """The size of a file the user named, refused unless it is a regular file (a FIFO or ``/dev/zero``
+    would block or never end) of at most ``limit`` bytes. ``shown``: how the message names it (default: the path)."""
+    shown = shown or str(path)
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise error(f"{shown}: {what} not found; check the path") from None
+    except OSError as exc:
+        raise error(f"{shown}: cannot read the {what} ({exc.strerror or exc}); check the path and its permissions") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise error(f"{shown}: is a folder; give the {what} itself")
+    if not stat.S_ISREG(info.st_mode):
+        raise error(f"{shown}: not a regular file (a pipe, device or socket); save the {what} to a file and give its path")
+    if info.st_size > limit:
+        raise error(f"{shown}: the {what} is {info.st_size:,} bytes, over rnnlab's limit of {limit:,}; give a smaller file")
+    return info.st_size
+
+
+def regular_file_bytes(
+    path: Path, *, limit: int = MAX_MEMBER_BYTES, what: str = "file", error: type[RnnlabError] = DataError, shown: str = ""
+) -> bytes:
+    """A file the user named, read whole, after ``regular_file``'s checks."""
+    regular_file(path, limit=limit, what=what, error=error, shown=shown)
+    try:
+        with path.open("rb") as f:
+            data = f.read(limit + 1)
+    except OSError as exc:
+        raise error(f"{shown or path}: cannot read the {what} ({exc.strerror or exc}); check its permissions") from None
+    if len(data) > limit:
+        raise error(
+            f"{shown or path}: the {what} grew past rnnlab's limit of {limit:,} bytes while being read; give a smaller file"
+        )
+    return data
 
 
 def keras_cache_file(name: str) -> Path:
@@ -66,7 +107,12 @@ def checked_member(name: str, archive: Path) -> PurePosixPath:
     return path
 
 
-def bounded(size: int, name: str, archive: Path) -> None:
+def bounded(size: int, name: str, archive: Path, packed: int | None = None) -> None:
+    if packed is not None and size > 1 << 20 and size > MAX_RATIO * max(packed, 1):
+        raise DataError(
+            f"{archive}: member {name!r} inflates {size // max(packed, 1):,} times ({packed:,} → {size:,} bytes), "
+            f"over rnnlab's limit of {MAX_RATIO}; refused as a zip bomb, repack the file"
+        )
     if size > MAX_MEMBER_BYTES:
         raise DataError(
             f"{archive}: member {name!r} inflates to {size:,} bytes, over rnnlab's limit of {MAX_MEMBER_BYTES:,}; "
@@ -81,7 +127,7 @@ def zip_members(archive: Path, *, what: str = "zip archive") -> dict[str, bytes]
             infos = [i for i in zf.infolist() if not i.is_dir() and not i.filename.startswith("__MACOSX/")]
             for info in infos:
                 checked_member(info.filename, archive)
-                bounded(info.file_size, info.filename, archive)
+                bounded(info.file_size, info.filename, archive, info.compress_size)
             return {info.filename: zf.read(info) for info in infos}
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise DataError(f"{archive}: not a readable {what} ({exc}); download it again or repack it") from None
@@ -99,11 +145,12 @@ def single_member(archive: Path) -> bytes:
 def plain_or_single_member(path: Path, *, fix: str) -> bytes:
     """A plain file's bytes, or those of the single file inside a zip; ``fix`` ends the error for a
     ``.zip`` that is not one."""
+    regular_file(path)
     if zipfile.is_zipfile(path):
         return single_member(path)
     if path.suffix.lower() == ".zip":
         raise DataError(f"{path}: not a valid zip archive; {fix}")
-    return path.read_bytes()
+    return regular_file_bytes(path)
 
 
 def tar_members(archive: Path, wanted: Callable[[PurePosixPath], bool], label: str) -> Iterator[tuple[str, bytes]]:
@@ -125,6 +172,7 @@ def tar_members(archive: Path, wanted: Callable[[PurePosixPath], bool], label: s
 
 def load_npz(path: Path) -> dict[str, np.ndarray]:
     """Arrays from a ``.npz`` without unpickling anything (object arrays are refused)."""
+    regular_file(path, what=".npz file")
     if not zipfile.is_zipfile(path):
         raise DataError(f"{path}: not a readable .npz file (not a zip archive); save it with numpy.savez")
     for name, raw in zip_members(path, what=".npz file").items():

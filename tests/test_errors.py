@@ -8,13 +8,13 @@ rows (missing or corrupt data files, empty corpora, ...) to ``CASES``.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import io
 import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tarfile
@@ -284,7 +284,7 @@ CASES: list[Case] = [
     Case(
         "huge-config",
         T,
-        "larger than 1,048,576 bytes, which no config needs",
+        "the config file is 1,048,605 bytes, over rnnlab's limit of 1,048,576; give a smaller file",
         "data: {dataset: alphabet}\n# " + "x" * (1 << 20) + "\n",
     ),
     Case(
@@ -471,7 +471,10 @@ CASES: list[Case] = [
         setup="latin1_input",
     ),
     Case(
-        "input-file-is-folder", (*P, "--input-file", "checkpoints"), "--input-file checkpoints: cannot read it", setup="trained"
+        "input-file-is-folder",
+        (*P, "--input-file", "checkpoints"),
+        "--input-file checkpoints: is a folder; give the input file itself",
+        setup="trained",
     ),
     # damaged run folders
     Case("corrupt-model", (*P, "-p", "a"), "model.keras: cannot load the saved model", setup="corrupt_model"),
@@ -1157,7 +1160,27 @@ def copy_run(trained: Path, tmp: Path) -> Path:
     if config["data"].get("path"):
         config["data"]["path"] = Path(config["data"]["path"]).name
     (run / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
+    return reseal(run)
+
+
+def reseal(run: Path) -> Path:
+    """Rewrite the run's manifest over its files as they are now, as someone who edits a run folder
+    and its manifest would: the checks behind the manifest must still catch what was done."""
+    from rnnlab.run.files import RunFiles, write_manifest
+
+    files = RunFiles(run)
+    write_manifest(files, json.loads(files.manifest.read_text())["run_id"])
     return run
+
+
+def damaged(change: Callable[[Path], object]) -> Callable[[Path, Path], None]:
+    """A SETUPS entry: the copied run with ``change`` done to its folder and the manifest resealed."""
+
+    def setup(tmp: Path, trained: Path) -> None:
+        change(tmp / "checkpoints/good")
+        reseal(tmp / "checkpoints/good")
+
+    return setup
 
 
 def lambda_model(run: Path) -> None:
@@ -1174,13 +1197,13 @@ SETUPS: dict[str, Callable[[Path, Path], None]] = {
     "output_root_is_file": lambda tmp, trained: (tmp / "occupied").write_text("a file, not a folder\n"),
     "interrupted": lambda tmp, trained: _interrupted(copy_run(trained, tmp)),
     "latin1_input": lambda tmp, trained: (tmp / "latin1.txt").write_bytes("é\n".encode("latin-1")),
-    "corrupt_model": lambda tmp, trained: (tmp / "checkpoints/good/model.keras").write_bytes(b"PK\x03\x04 not really a zip"),
-    "lambda_model": lambda tmp, trained: lambda_model(tmp / "checkpoints/good"),
-    "corrupt_run_config": lambda tmp, trained: (tmp / "checkpoints/good/config.yaml").write_text("model: [units\n"),
-    "corrupt_task": lambda tmp, trained: (tmp / "checkpoints/good/task.json").write_text('{"kind": '),
-    "missing_vocab": lambda tmp, trained: (tmp / "checkpoints/good/vocab.json").unlink(),
+    "corrupt_model": damaged(lambda run: (run / "model.keras").write_bytes(b"PK\x03\x04 not really a zip")),
+    "lambda_model": damaged(lambda_model),
+    "corrupt_run_config": damaged(lambda run: (run / "config.yaml").write_text("model: [units\n")),
+    "corrupt_task": damaged(lambda run: (run / "task.json").write_text('{"kind": ')),
+    "missing_vocab": damaged(lambda run: (run / "vocab.json").unlink()),
     "corrupt_backup": lambda tmp, trained: _corrupt_backup(tmp / "checkpoints/good"),
-    "locked": lambda tmp, trained: (tmp / "checkpoints/good/.lock").write_text(f"{os.getpid()}@{socket.gethostname()}"),
+    "locked": lambda tmp, trained: hold_lock(tmp / "checkpoints/good/.lock"),
     "keras_home": lambda tmp, trained: (tmp / "keras-home/datasets").mkdir(parents=True),
 }
 NEEDS_RUN = {
@@ -1196,8 +1219,19 @@ NEEDS_RUN = {
 }
 
 
+HELD: list[int] = []
+
+
+def hold_lock(path: Path) -> None:
+    """Take the run's lock as a running ``rnnlab train`` would (an flock naming its holder), for the rest of the session."""
+    fd = os.open(path, os.O_CREAT | os.O_RDWR)
+    os.write(fd, b"4242@elsewhere")
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    HELD.append(fd)
+
+
 def _interrupted(run: Path) -> None:
-    for name in ("model.keras", "metrics.json", "weights.txt", "curves.png", "summary.txt"):
+    for name in ("model.keras", "metrics.json", "weights.txt", "curves.png", "summary.txt", "manifest.json"):
         (run / name).unlink()
     (run / ".backup").mkdir()
     shutil.copy(run / "best.weights.h5", run / ".backup" / "epoch-1.weights.h5")

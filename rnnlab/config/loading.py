@@ -16,6 +16,7 @@ from typing import Any, Union
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from rnnlab import fetch
 from rnnlab.config import yaml12
 from rnnlab.config.schema import Config, Experiment
 from rnnlab.data import names, option_classes
@@ -60,15 +61,14 @@ def apply_override(raw: dict[str, Any], path: list[str], value: Any, expression:
 def read_yaml(path: Path) -> dict[str, Any]:
     if path.is_dir():
         raise ConfigError(f"{path}: is a folder, not a config file; pass a .yaml file, e.g. configs/alphabet_onehot.yaml")
-    if not path.is_file():
+    if not path.exists():
         hint = "" if path.suffix in (".yaml", ".yml") else " (configs are .yaml files, e.g. configs/alphabet_onehot.yaml)"
         raise ConfigError(f"{path}: config file not found{hint}")
+    raw_bytes = fetch.regular_file_bytes(path, limit=yaml12.MAX_BYTES, what="config file", error=ConfigError)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = raw_bytes.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); save the file as UTF-8") from exc
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the config ({exc.strerror or exc}); check its permissions") from exc
     try:
         raw = yaml12.load(text)
     except yaml12.TooComplex as exc:

@@ -30,7 +30,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from rnnlab import progress
+from rnnlab import fetch, progress
 from rnnlab.data import text
 from rnnlab.data.contract import TaskSpec
 from rnnlab.errors import DataError
@@ -127,7 +127,7 @@ def decoded(raw: bytes, where: Path) -> str:
 
 def file_text(path: Path) -> str:
     try:
-        raw = path.read_bytes()
+        raw = fetch.regular_file_bytes(path, what="data file")
     except OSError as exc:
         raise DataError(f"{path}: cannot read it ({exc.strerror or exc}); check the path and its permissions") from None
     if path.name.lower().endswith(".gz"):

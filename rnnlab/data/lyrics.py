@@ -47,7 +47,7 @@ def corpus_file(options: Options) -> Path:
         path = Path(options.path).expanduser()
         if path.is_dir():
             raise DataError(f"data.path {options.path}: is a folder; give the .zip or .txt file itself")
-        if not path.is_file():
+        if not path.exists():
             raise DataError(f"data.path {options.path}: no such file; give a .zip holding one text file or a UTF-8 .txt")
         return path
     return fetch.download(

@@ -23,6 +23,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
+from rnnlab import fetch
 from rnnlab.data.contract import Dataset, DatasetOptions, Prediction, Predictor, Prepared, TaskSpec, prepared
 from rnnlab.errors import DataError
 from rnnlab.fetch import load_npz
@@ -67,7 +68,7 @@ def parse_sequence(text: str, where: str) -> np.ndarray:
 
 def read_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
     try:
-        rows = list(csv.reader(io.StringIO(path.read_bytes().decode("utf-8-sig"), newline="")))
+        rows = list(csv.reader(io.StringIO(fetch.regular_file_bytes(path, what="CSV file").decode("utf-8-sig"), newline="")))
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not UTF-8 text (byte {exc.start}); save the CSV as UTF-8") from None
     except csv.Error as exc:
@@ -128,7 +129,7 @@ def samples(options: Options) -> tuple[np.ndarray, np.ndarray]:
     path = Path(options.path).expanduser()
     if path.is_dir():
         raise DataError(f"data.path {path}: is a folder; give the .csv or .npz file itself")
-    if not path.is_file():
+    if not path.exists():
         raise DataError(f"data.path {path}: file not found; give a .csv or .npz file (layout: docs/datasets.md, regression)")
     if path.suffix.lower() == ".csv":
         return read_csv(path)

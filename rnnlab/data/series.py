@@ -28,6 +28,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
+from rnnlab import fetch
 from rnnlab.data.contract import Dataset, DatasetOptions, Prediction, Predictor, Prepared, Report, Split, TaskSpec
 from rnnlab.errors import ConfigError, DataError
 from rnnlab.runtime import keras
@@ -98,10 +99,10 @@ def read_table(text: str, where: str) -> Table:
 def read_csv(path: Path) -> Table:
     if path.is_dir():
         raise DataError(f"data.path {path}: is a folder; give the .csv file itself")
-    if not path.is_file():
+    if not path.exists():
         raise DataError(f"data.path {path}: file not found; give a .csv file (layout: docs/datasets.md, series)")
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        text = fetch.regular_file_bytes(path, what="CSV file").decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not UTF-8 text (byte {exc.start}); save the CSV as UTF-8") from None
     return read_table(text, str(path))

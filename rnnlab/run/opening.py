@@ -11,7 +11,7 @@ import yaml
 from rnnlab.config import Config, load_config, validate
 from rnnlab.data.contract import TaskSpec
 from rnnlab.errors import ConfigError, RunError
-from rnnlab.run.files import RunFiles, read_json
+from rnnlab.run.files import RunFiles, read_json, refuse_links, verified
 
 
 @dataclass
@@ -86,6 +86,26 @@ def backup_exists(files: RunFiles) -> bool:
     return files.backup.is_dir() and any(files.backup.iterdir())
 
 
+def check_finished(files: RunFiles, target: str | Path) -> str:
+    """The id of the finished run the folder holds, every file checked against its manifest. While
+    a continued training runs, the manifest of the run it continues still vouches for the model."""
+    refuse_links(files)
+    if files.manifest.is_file():
+        return verified(files, files.manifest)
+    if files.base_manifest.is_file():
+        return verified(files, files.base_manifest, training=True)
+    if backup_exists(files):
+        raise RunError(
+            f"{files.root}: training was interrupted before the first model was saved; run `rnnlab train {target}` to resume it"
+        )
+    if not files.model.is_file():
+        raise RunError(f"{files.root}: no trained model yet; run `rnnlab train {target}` first")
+    raise RunError(
+        f"{files.manifest}: missing, so this run never finished writing its files (or an older rnnlab made it); "
+        f"retrain with `rnnlab train {target} --fresh`"
+    )
+
+
 def open_run(target: str | Path, overrides: tuple[str, ...] | list[str] = ()) -> Run:
     """A trained run, given its config file or its folder."""
     target = Path(target)
@@ -99,12 +119,7 @@ def open_run(target: str | Path, overrides: tuple[str, ...] | list[str] = ()) ->
     else:
         config = load_config(target, overrides)
         files = RunFiles(config.run_dir)
-    if not files.model.is_file() or not files.task.is_file():
-        if backup_exists(files):
-            raise RunError(
-                f"{files.root}: training was interrupted before the first model was saved; run `rnnlab train {target}` to resume it"
-            )
-        raise RunError(f"{files.root}: no trained model yet; run `rnnlab train {target}` first")
+    check_finished(files, target)
     if not target.is_dir():
         check_same_model(files, config)
     try:

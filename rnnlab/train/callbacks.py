@@ -92,6 +92,8 @@ class BestCheckpoint(k.callbacks.Callback):
             self._write_pending()
 
     def _write(self) -> None:
+        if not all_finite(self.model.get_weights()):
+            return  # a finite loss over NaN/Inf weights is not a best epoch: keep the last good file
         atomic.write_with(self.filepath, lambda tmp: self.model.save_weights(tmp))
         self.written_at = time.monotonic()
         self.pending = None
@@ -176,6 +178,10 @@ class CarriedEarlyStopping(k.callbacks.Callback):
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         if self.restore_best_weights and self.best_weights is not None:
             self.model.set_weights(self.best_weights)
+
+
+def all_finite(weights: list[np.ndarray]) -> bool:
+    return all(np.isfinite(w).all() for w in weights if np.issubdtype(w.dtype, np.floating))
 
 
 def weights_in(model: Any, path: Path) -> list[np.ndarray]:

@@ -16,7 +16,6 @@ import json
 import logging
 import math
 import os
-import shutil
 import signal
 import threading
 import time
@@ -103,17 +102,7 @@ class EpochBackup(k.callbacks.Callback):
         self.saved_at = -math.inf
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
-        state = backup_state(self.folder)
-        if not state:
-            return
-        if self.model.optimizer is not None and not self.model.optimizer.built:
-            self.model.optimizer.build(self.model.trainable_variables)
-        try:
-            self.model.load_weights(self.folder / state["weights"])
-        except Exception as exc:
-            raise RunError(
-                f"{self.folder}: the training backup cannot be read ({type(exc).__name__}); pass --fresh to start over"
-            ) from None
+        load_backup(self.model, self.folder)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         if time.monotonic() - self.saved_at < self.interval_s and not self.requested():
@@ -131,14 +120,41 @@ class EpochBackup(k.callbacks.Callback):
             (self.folder / previous).unlink(missing_ok=True)
 
 
-def backup_state(folder: Path) -> dict[str, Any]:
-    """The backup's last saved epoch and weights file, or ``{}`` when there is no usable backup."""
+def load_backup(model: Any, folder: Path) -> None:
+    """Put an interrupted run's backed-up weights (and optimizer state) into ``model``, if there are any.
+    The trainer calls it once before writing anything, so a damaged backup is refused with the folder as it was."""
+    state = backup_state(folder)
+    if not state:
+        return
+    if model.optimizer is not None and not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
     try:
-        state = json.loads((Path(folder) / BACKUP_STATE).read_text(encoding="utf-8"))
+        model.load_weights(Path(folder) / state["weights"])
+    except Exception as exc:
+        raise RunError(
+            f"{folder}: the training backup cannot be read ({type(exc).__name__}); pass --fresh to start over"
+        ) from None
+
+
+def backup_state(folder: Path) -> dict[str, Any]:
+    """The backup's last saved epoch and weights file, or ``{}`` when no epoch is backed up. The
+    weights are named, never pointed at: a ``state.json`` naming a path, or a file that is not
+    there, is a damaged backup and refused."""
+    path = Path(folder) / BACKUP_STATE
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
     except (OSError, ValueError):
-        return {}
-    if not isinstance(state, dict) or not (Path(folder) / str(state.get("weights"))).is_file():
-        return {}
+        state = None
+    damaged = RunError(f"{path}: not a backup state rnnlab wrote; pass --fresh to start over")
+    if not isinstance(state, dict) or type(state.get("epoch")) is not int or state["epoch"] < 0:
+        raise damaged
+    weights = Path(folder) / str(state.get("weights"))
+    if weights.name != state.get("weights") or not weights.name.endswith(".weights.h5"):
+        raise damaged
+    if weights.is_symlink() or not weights.is_file():
+        raise RunError(f"{weights}: the backup's weights are missing or a link; pass --fresh to start over")
     return state
 
 
@@ -200,10 +216,17 @@ def resume_epoch(files: RunFiles, initial_epoch: int) -> int:
     logged but not backed up (or half a row) when the process was killed."""
     saved = backup_epoch(files.backup)
     if saved <= initial_epoch:
-        shutil.rmtree(files.backup, ignore_errors=True)
+        forget_epochs(files.backup)
         saved = initial_epoch
     trim_history(files.history, saved)
     return saved
+
+
+def forget_epochs(folder: Path) -> None:
+    """Drop the backup's epochs (none is beyond the run's own), keeping the marker of the training under way."""
+    (folder / BACKUP_STATE).unlink(missing_ok=True)
+    for weights in folder.glob("*.weights.h5"):
+        weights.unlink(missing_ok=True)
 
 
 def trim_history(path: Path, epochs: int) -> None:

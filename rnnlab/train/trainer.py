@@ -7,13 +7,16 @@ more epochs (the lesson's "load the checkpoint if it exists"); ``fresh=True`` st
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import importlib.util
 import logging
 import math
 import os
 import shutil
 import socket
+import tempfile
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -30,14 +33,26 @@ from rnnlab.model.builder import build_model, loss_and_metrics
 from rnnlab.model.numpy_engine import save_weights
 from rnnlab.model.params import summarize
 from rnnlab.model.stepping import KerasPredictor
-from rnnlab.run.files import RunFiles, best_index, best_value, read_history, read_json, weights_dump
+from rnnlab.run.files import (
+    RunFiles,
+    best_index,
+    best_value,
+    read_history,
+    read_json,
+    refuse_links,
+    stale_temporaries,
+    training_run_id,
+    verified,
+    weights_dump,
+    write_manifest,
+)
 from rnnlab.run.opening import backup_exists, check_same_model, load_saved_model
 from rnnlab.run.plots import plot_curves, save_png
 from rnnlab.runtime import keras, tensorflow
 from rnnlab.train import distribute, schedules, tracking
-from rnnlab.train.callbacks import BestCheckpoint, CarriedEarlyStopping, EpochSeeds
+from rnnlab.train.callbacks import BestCheckpoint, CarriedEarlyStopping, EpochSeeds, all_finite
 from rnnlab.train.pipeline import array_batches, epoch_batches, evaluate_split, fit_data, padded_batches
-from rnnlab.train.resume import fault_callbacks, interrupted_as_error, resume_epoch, stop_requests
+from rnnlab.train.resume import fault_callbacks, interrupted_as_error, load_backup, resume_epoch, stop_requests
 
 log = logging.getLogger("rnnlab")
 
@@ -80,30 +95,58 @@ def compile_model(model: Any, config: Config, spec: TaskSpec) -> Any:
 
 @contextlib.contextmanager
 def run_lock(files: RunFiles) -> Iterator[None]:
-    """Refuse a second ``train`` on the same run; a lock left by a dead process is taken over."""
-    me = f"{os.getpid()}@{socket.gethostname()}"
-    for _ in range(2):
-        try:
-            fd = os.open(files.lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-        except FileExistsError:
-            owner = files.lock.read_text(encoding="utf-8").strip() if files.lock.exists() else ""
-            if _owner_alive(owner):
-                raise RunError(
-                    f"{files.root}: another `rnnlab train` ({owner}) is using this run; wait for it to finish "
-                    f"or train under another name (--set experiment.name=...)"
-                ) from None
-            log.info("taking over a stale lock left by %s", owner or "an unknown process")
-            with contextlib.suppress(FileNotFoundError):
-                files.lock.unlink()
-            continue
-        with os.fdopen(fd, "w") as f:
-            f.write(me)
-        break
+    """Refuse a second ``train`` on the same run. The lock is an ``flock`` on ``.lock``, which the
+    kernel drops when its process dies, so a lock left by a killed run is simply taken; the file
+    names its holder for the message. A lock from another host counts as held."""
+    fd = _locked_fd(files)
     try:
         yield
     finally:
         with contextlib.suppress(FileNotFoundError):
             files.lock.unlink()
+        os.close(fd)
+
+
+def _locked_fd(files: RunFiles) -> int:
+    me = f"{os.getpid()}@{socket.gethostname()}"
+    for _ in range(5):
+        fd = os.open(files.lock, os.O_CREAT | os.O_RDWR | os.O_NOFOLLOW, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            owner = os.read(fd, 200).decode("utf-8", "replace").strip()
+            os.close(fd)
+            raise _locked(files, owner) from None
+        if os.fstat(fd).st_ino != _inode(files.lock):  # the holder removed it between our open and flock
+            os.close(fd)
+            continue
+        owner = os.read(fd, 200).decode("utf-8", "replace").strip()
+        if owner and owner != me and _owner_alive(owner):
+            os.close(fd)
+            raise _locked(files, owner)
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, me.encode())
+        except OSError as exc:
+            files.lock.unlink(missing_ok=True)
+            os.close(fd)
+            raise RunError(f"{files.lock}: cannot take the run's lock ({exc.strerror or exc}); free some disk space") from None
+        return fd
+    raise _locked(files, "another process")
+
+
+def _inode(path: Path) -> int:
+    try:
+        return path.stat().st_ino
+    except FileNotFoundError:
+        return -1
+
+
+def _locked(files: RunFiles, owner: str) -> RunError:
+    return RunError(
+        f"{files.root}: another `rnnlab train` ({owner or 'unknown'}) is using this run; wait for it to finish "
+        f"or train under another name (--set experiment.name=...)"
+    )
 
 
 def _owner_alive(owner: str) -> bool:
@@ -125,9 +168,8 @@ def _owner_alive(owner: str) -> bool:
 def prepare_run_dir(files: RunFiles) -> None:
     try:
         files.root.mkdir(parents=True, exist_ok=True)
-        probe = files.root / ".write-test"
-        probe.write_text("")
-        probe.unlink()
+        with tempfile.TemporaryFile(dir=files.root):
+            pass
     except OSError as exc:
         raise RunError(
             f"{files.root}: cannot write the run folder ({exc.strerror or exc}); choose a writable experiment.output_root"
@@ -140,6 +182,51 @@ def completed_epochs(files: RunFiles) -> int:
     return int(read_json(files.metrics).get("epochs", 0))
 
 
+def continued_run_id(files: RunFiles, fresh: bool) -> str | None:
+    """The id of the run this ``train`` carries on, once its folder checks out: a finished run (its
+    manifest), one whose training was interrupted (the backup's), or ``None`` for a new run. Files
+    of a run that never finished and left no backup are refused rather than silently replaced."""
+    if fresh:
+        return None
+    refuse_links(files)
+    if files.manifest.is_file():
+        return verified(files, files.manifest)
+    if files.base_manifest.is_file():
+        return verified(files, files.base_manifest, training=True)
+    if backup_exists(files):
+        return training_run_id(files)
+    leftovers = [p.name for p in files.outputs() if p.exists()]
+    if leftovers:
+        raise RunError(
+            f"{files.root}: holds {', '.join(leftovers[:3])} but no {files.manifest.name} and no backup, so whatever made "
+            "them never finished; pass --fresh to start over (or move the folder away)"
+        )
+    return None
+
+
+def begin_training(files: RunFiles, run_id: str | None) -> str:
+    """Mark the folder as training before its first write: the marker (and the manifest of the run
+    being continued, moved into the backup) is how the next ``train`` or ``predict`` knows the state."""
+    for path in stale_temporaries(files):
+        path.unlink(missing_ok=True)
+    known = training_run_id(files)
+    run_id = known or run_id or uuid.uuid4().hex
+    files.backup.mkdir(exist_ok=True)
+    if files.manifest.is_file():
+        os.replace(files.manifest, files.base_manifest)
+    if known is None:
+        atomic.write_json(files.training_marker, {"run_id": run_id})
+    return run_id
+
+
+def remove_links(files: RunFiles) -> None:
+    """``--fresh`` on a folder with links in it: drop the links themselves, never what they point at."""
+    if files.root.is_dir():
+        for entry in files.root.iterdir():
+            if entry.is_symlink():
+                entry.unlink()
+
+
 def load_or_build(config: Config, data: Prepared, files: RunFiles, fresh: bool, batch_size: int | None = None) -> tuple[Any, int]:
     """The model to fit and the epoch it starts at."""
     if not fresh and files.model.is_file() and files.config.is_file():
@@ -150,6 +237,7 @@ def load_or_build(config: Config, data: Prepared, files: RunFiles, fresh: bool, 
     if not fresh and backup_exists(files) and files.config.is_file():
         check_same_model(files, config, data.state)
     else:
+        remove_links(files)
         for path in files.outputs():
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
@@ -281,6 +369,7 @@ def remove_empty(folders: list[Path]) -> None:
 def _train_locked(
     config: Config, files: RunFiles, strategy: Any, *, fresh: bool, verbose: int | str, extra: list[Any]
 ) -> TrainResult:
+    carried_id = continued_run_id(files, fresh)
     keras().utils.set_random_seed(config.experiment.seed)
     chosen: Dataset = dataset(config.data.dataset)
     data = chosen.load(config.data, seed=config.experiment.seed, validation_split=config.training.validation_split)
@@ -289,6 +378,7 @@ def _train_locked(
         model, initial_epoch = load_or_build(config, data, files, fresh, plan.stateful_batch)
     if initial_epoch:
         schedules.continue_rate(model, config, read_history(files.history))
+    load_backup(model, files.backup)
     resumed_at = resume_epoch(files, initial_epoch)
     messages = []
     if resumed_at > initial_epoch:
@@ -299,9 +389,11 @@ def _train_locked(
     if initial_epoch:
         messages.append(f"Continuing run '{config.name}' from epoch {initial_epoch} ({files.model}); pass --fresh to start over.")
         log.info(messages[-1])
-    atomic.write_text(files.config, dump_config(config))
-    atomic.write_json(files.vocab, data.state)
-    atomic.write_json(files.task, asdict(data.spec))
+    run_id = begin_training(files, carried_id)
+    if not files.base_manifest.is_file():
+        atomic.write_text(files.config, dump_config(config))
+        atomic.write_json(files.vocab, data.state)
+        atomic.write_json(files.task, asdict(data.spec))
 
     spec = data.spec
     train_data = fit_data(config, plan.train, spec, shuffle=plan.shuffle)
@@ -352,18 +444,24 @@ def _train_locked(
             "validation_samples": len(data.validation) if data.validation is not None else 0,
         }
     )
-    if data.test is not None:
-        metrics.update(evaluate_split(model, data.test, config, spec))
     if any(not math.isfinite(v) for v in fit.history.get("loss", [])):
         nan_epoch = resumed_at + epochs_now
         metrics["stopped_on_nan_at_epoch"] = nan_epoch
         if files.best_weights.is_file():
             model.load_weights(files.best_weights)
+        if not all_finite(model.get_weights()):
+            raise RunError(
+                f"training of '{config.name}' diverged: the loss became NaN/Inf at epoch {nan_epoch}, before any epoch "
+                "with finite weights, so nothing was saved; set training.clipnorm (e.g. 1.0) or lower "
+                "training.learning_rate, then train again"
+            )
         messages.append(
             f"Loss became NaN/Inf at epoch {nan_epoch}; training stopped and model.keras holds the best "
             f"checkpoint so far ({files.best_weights}, epoch {metrics.get('best_epoch')}). "
             "Set training.clipnorm (e.g. 1.0) or lower training.learning_rate."
         )
+    if data.test is not None:
+        metrics.update(evaluate_split(model, data.test, config, spec))
     report = chosen.report(config.data, data, KerasPredictor(model, spec, config.model.encoding))
     metrics.update(report.metrics)
 
@@ -380,7 +478,10 @@ def _train_locked(
     )
     for name, figure in report.figures.items():
         save_png(figure, files.figure(name))
+    metrics["run_id"] = run_id
     atomic.write_json(files.metrics, metrics)
+    atomic.write_text(files.config, dump_config(config))
+    write_manifest(files, run_id)
     if tracker is not None:
         tracker.finish(metrics)
     shutil.rmtree(files.backup, ignore_errors=True)
