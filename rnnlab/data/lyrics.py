@@ -145,6 +145,11 @@ class Lyrics(Dataset[Options]):
             )
         text = read_corpus(options)
         vocab = vocabulary(text)
+        if len(vocab) < 2:
+            raise DataError(
+                f"{options.path or 'the corpus'}: holds only the character {quoted(vocab)}; a language model needs a "
+                "text of at least two different characters"
+            )
         ids = char_ids(text, vocab)
         cut = len(ids) - int(round(len(ids) * options.validation_fraction))
         train = windows(ids[:cut], options.num_steps, "training text")
