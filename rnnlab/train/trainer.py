@@ -28,7 +28,7 @@ from rnnlab import atomic
 from rnnlab.config import Config, dump_config
 from rnnlab.data import dataset
 from rnnlab.data.contract import Dataset, Prepared, TaskSpec
-from rnnlab.errors import ConfigError, RnnlabError, RunError
+from rnnlab.errors import ConfigError, RunError
 from rnnlab.model.builder import build_model, loss_and_metrics
 from rnnlab.model.numpy_engine import save_weights
 from rnnlab.model.params import summarize
@@ -352,7 +352,7 @@ def train(
         try:
             with run_lock(files):
                 return _train_locked(config, files, strategy, fresh=fresh, verbose=verbose, extra=list(extra_callbacks))
-        except RnnlabError:
+        except BaseException:
             remove_empty(created)
             raise
 
