@@ -189,7 +189,9 @@ def plain_file(path: Path) -> Path:
     except FileNotFoundError:
         return path
     if stat.S_ISLNK(mode):
-        raise RunError(f"{path}: is a link; run folders hold plain files only (rnnlab never follows a link there), {FRESH}")
+        raise RunError(
+            f"{path}: is a link; run folders hold plain files only (rnnlab never follows a link there): put the file itself there, or {FRESH}"
+        )
     if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
         raise RunError(f"{path}: not a regular file; run folders hold plain files only, {FRESH}")
     return path
