@@ -397,17 +397,20 @@ def yaml_rows() -> list[Hostile]:
     ]
 
 
+def corpus_row(id: str, expected: str, name: str, text: str) -> Hostile:
+    return Hostile(id, T, expected, config=good("lyrics", data={"path": name}), files={name: text}, dataset="lyrics")
+
+
 def degenerate_rows() -> list[Hostile]:
     one_class = "text,label\n" + "".join(f"great film {i},pos\n" for i in range(8))
     return [
-        Hostile(
+        corpus_row(
             "one-symbol-corpus",
-            T,
-            "holds only the character 'a'; a language model needs a text of at least two different characters",
-            config=good("lyrics", data={"path": "one.txt"}),
-            files={"one.txt": "a" * 200},
-            dataset="lyrics",
+            "holds only the character 'a'; a language model needs a text of at least two",
+            "one.txt",
+            "a" * 200,
         ),
+        corpus_row("whitespace-corpus", "blank.txt: the corpus is empty; give a file with text in it", "blank.txt", " " * 200),
         Hostile(
             "one-class-texts",
             T,
@@ -415,14 +418,6 @@ def degenerate_rows() -> list[Hostile]:
             config=good("text", data={"path": "one.csv"}),
             files={"one.csv": one_class},
             dataset="text",
-        ),
-        Hostile(
-            "whitespace-corpus",
-            T,
-            "blank.txt: the corpus is empty; give a file with text in it",
-            config=good("lyrics", data={"path": "blank.txt"}),
-            files={"blank.txt": " " * 200},
-            dataset="lyrics",
         ),
     ]
 

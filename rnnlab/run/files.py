@@ -229,6 +229,17 @@ def verified(files: RunFiles, manifest: Path, *, training: bool = False) -> str:
     return str(raw["run_id"])
 
 
+def vouched_run_id(files: RunFiles) -> str | None:
+    """The id of the finished run the folder holds, its files checked against the manifest (or, while a
+    continued training runs, against the finished run's manifest in the backup); ``None`` without one."""
+    refuse_links(files)
+    if files.manifest.is_file():
+        return verified(files, files.manifest)
+    if files.base_manifest.is_file():
+        return verified(files, files.base_manifest, training=True)
+    return None
+
+
 def prefix_matches(path: Path, entry: dict[str, Any]) -> bool:
     with path.open("rb") as f:
         head = f.read(entry["bytes"])

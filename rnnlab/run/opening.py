@@ -11,7 +11,7 @@ import yaml
 from rnnlab.config import Config, load_config, validate
 from rnnlab.data.contract import TaskSpec
 from rnnlab.errors import ConfigError, RunError
-from rnnlab.run.files import RunFiles, read_json, refuse_links, verified
+from rnnlab.run.files import RunFiles, read_json, vouched_run_id
 
 
 @dataclass
@@ -89,11 +89,9 @@ def backup_exists(files: RunFiles) -> bool:
 def check_finished(files: RunFiles, target: str | Path) -> str:
     """The id of the finished run the folder holds, every file checked against its manifest. While
     a continued training runs, the manifest of the run it continues still vouches for the model."""
-    refuse_links(files)
-    if files.manifest.is_file():
-        return verified(files, files.manifest)
-    if files.base_manifest.is_file():
-        return verified(files, files.base_manifest, training=True)
+    run_id = vouched_run_id(files)
+    if run_id is not None:
+        return run_id
     if backup_exists(files):
         raise RunError(
             f"{files.root}: training was interrupted before the first model was saved; run `rnnlab train {target}` to resume it"

@@ -39,10 +39,9 @@ from rnnlab.run.files import (
     best_value,
     read_history,
     read_json,
-    refuse_links,
     stale_temporaries,
     training_run_id,
-    verified,
+    vouched_run_id,
     weights_dump,
     write_manifest,
 )
@@ -188,11 +187,9 @@ def continued_run_id(files: RunFiles, fresh: bool) -> str | None:
     of a run that never finished and left no backup are refused rather than silently replaced."""
     if fresh:
         return None
-    refuse_links(files)
-    if files.manifest.is_file():
-        return verified(files, files.manifest)
-    if files.base_manifest.is_file():
-        return verified(files, files.base_manifest, training=True)
+    run_id = vouched_run_id(files)
+    if run_id is not None:
+        return run_id
     if backup_exists(files):
         return training_run_id(files)
     leftovers = [p.name for p in files.outputs() if p.exists()]
