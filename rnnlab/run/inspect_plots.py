@@ -35,6 +35,8 @@ CJK_FONTS = (
 """Fonts with Chinese glyphs, used after DejaVu Sans for the characters it lacks, where installed."""
 ANNOTATED_CELLS = 200
 """Heatmaps of at most this many cells print each cell's value."""
+GRID_WIDTH = 20.0
+"""Inches a picture of several heatmaps side by side may take."""
 MAX_TICKS = 60
 """Beyond this many steps, only every n-th step is labelled on the time axis."""
 GATE_TITLES = {
@@ -81,7 +83,7 @@ def drawable(text: str) -> str:
 def figure(width: float, height: float, rows: int = 1, cols: int = 1) -> tuple[Any, Any]:
     plt = pyplot()
     plt.rcParams["font.family"] = font_families()
-    return plt.subplots(rows, cols, figsize=(width, height), squeeze=False)
+    return plt.subplots(rows, cols, figsize=(width, height), squeeze=False, layout="constrained")
 
 
 def steps_width(steps: int, panels: int = 1) -> float:
@@ -90,7 +92,7 @@ def steps_width(steps: int, panels: int = 1) -> float:
 
 
 def rows_height(rows: int) -> float:
-    return float(np.clip(1.3 + 0.3 * rows, 2.4, 6.0))
+    return float(np.clip(1.3 + 0.3 * rows, 2.4, 4.5))
 
 
 def time_ticks(ax: Any, tokens: Sequence[str]) -> None:
@@ -100,16 +102,14 @@ def time_ticks(ax: Any, tokens: Sequence[str]) -> None:
     ax.set_xlabel("input step (token read)")
 
 
-def annotate(ax: Any, matrix: np.ndarray, texts: list[list[str]] | None, bounds: tuple[float, float]) -> None:
-    """Each cell's value (or ``texts``) in black or white, whichever stands out on its colour."""
-    low, high = bounds
-    middle = (low + high) / 2
+def annotate(ax: Any, image: Any, matrix: np.ndarray, texts: list[list[str]] | None) -> None:
+    """Each cell's value (or ``texts``) in black or white, whichever stands out on the cell's colour."""
     for r in range(matrix.shape[0]):
         for t in range(matrix.shape[1]):
-            value = matrix[r, t]
-            dark = value < middle if low >= 0 else abs(value) > 0.6 * max(abs(low), abs(high))
-            text = texts[r][t] if texts is not None else f"{value:.2f}"
-            ax.text(t, r, text, ha="center", va="center", fontsize=8, color="white" if dark else "black")
+            red, green, blue, _ = image.cmap(image.norm(matrix[r, t]))
+            dark = 0.299 * red + 0.587 * green + 0.114 * blue < 0.5
+            text = texts[r][t] if texts is not None else f"{matrix[r, t]:.2f}"
+            ax.text(t, r, text, ha="center", va="center", fontsize=9, color="white" if dark else "black")
 
 
 def heatmap(
@@ -137,7 +137,7 @@ def heatmap(
     ax.set_ylabel(ylabel)
     ax.set_title(drawable(title), fontsize=11)
     if texts is not None or matrix.size <= ANNOTATED_CELLS:
-        annotate(ax, matrix, texts, bounds)
+        annotate(ax, image, matrix, texts)
     fig.colorbar(image, ax=ax, fraction=0.05, pad=0.02)
 
 
@@ -173,36 +173,36 @@ def hidden_figure(traces: list[Trace], tokens: Sequence[str], title: str) -> Any
             cmap="RdBu_r",
         )
     fig.suptitle(drawable(title))
-    fig.tight_layout()
     return fig
 
 
 def gates_figure(traces: list[Trace], tokens: Sequence[str], title: str) -> Any:
-    """A grid: one row per gate (Keras's order, the LSTM's cell state last), one column per direction."""
+    """A grid of heatmaps, one per gate (Keras's order, the LSTM's cell state last): a Bidirectional
+    layer's directions side by side, one gate per row; one direction's gates wrapped over the columns
+    a readable width allows."""
     names = list(traces[0].gates)
     units = traces[0].h.shape[-1]
-    fig, axes = figure(
-        steps_width(len(tokens), len(traces)) * len(traces),
-        rows_height(units) * len(names) + 0.8,
-        rows=len(names),
-        cols=len(traces),
-    )
-    for col, trace in enumerate(traces):
-        for row, name in enumerate(names):
-            values = trace.gates[name][0].T
-            unit_interval = name in UNIT_INTERVAL
-            heatmap(
-                fig,
-                axes[row, col],
-                values,
-                tokens,
-                gate_title(name, trace),
-                ylabel="unit",
-                bounds=(0.0, 1.0) if unit_interval else centred(values),
-                cmap="viridis" if unit_interval else "RdBu_r",
-            )
+    width = steps_width(len(tokens), len(traces))
+    panels = [(trace, name) for name in names for trace in traces]
+    cols = len(traces) if len(traces) > 1 else max(1, min(len(names), int(GRID_WIDTH // width)))
+    rows = -(-len(panels) // cols)
+    fig, axes = figure(width * cols, rows_height(units) * rows + 0.6, rows=rows, cols=cols)
+    for ax, (trace, name) in zip(axes.flat, panels):
+        values = trace.gates[name][0].T
+        unit_interval = name in UNIT_INTERVAL
+        heatmap(
+            fig,
+            ax,
+            values,
+            tokens,
+            gate_title(name, trace),
+            ylabel="unit",
+            bounds=(0.0, 1.0) if unit_interval else centred(values),
+            cmap="viridis" if unit_interval else "RdBu_r",
+        )
+    for ax in list(axes.flat)[len(panels) :]:
+        ax.set_visible(False)
     fig.suptitle(drawable(title))
-    fig.tight_layout()
     return fig
 
 
@@ -221,7 +221,6 @@ def distribution_figure(probabilities: np.ndarray, classes: Sequence[str], token
         yticks=classes,
     )
     fig.suptitle(drawable(title))
-    fig.tight_layout()
     return fig
 
 
@@ -231,7 +230,7 @@ def top_figure(probabilities: np.ndarray, classes: Sequence[str], tokens: Sequen
     best = np.argsort(-probabilities, axis=-1, kind="stable")[:, :k]
     chosen = np.take_along_axis(probabilities, best, axis=-1).T
     texts = [[f"{drawable(classes[best[t, r]])}\n{chosen[r, t]:.2f}" for t in range(len(tokens))] for r in range(k)]
-    fig, axes = figure(steps_width(len(tokens)) * 1.15, rows_height(k) * 1.4 + 0.6)
+    fig, axes = figure(steps_width(len(tokens)) * 1.2, rows_height(k) * 1.6 + 0.6)
     heatmap(
         fig,
         axes[0, 0],
@@ -245,7 +244,6 @@ def top_figure(probabilities: np.ndarray, classes: Sequence[str], tokens: Sequen
         texts=texts,
     )
     fig.suptitle(drawable(title))
-    fig.tight_layout()
     return fig
 
 
@@ -265,7 +263,6 @@ def bars_figure(values: np.ndarray, names: Sequence[str], title: str, xlabel: st
     ax.set_ylabel(ylabel)
     ax.grid(axis="x", alpha=0.3)
     ax.set_title(drawable(title), fontsize=11)
-    fig.tight_layout()
     return fig
 
 
@@ -291,5 +288,4 @@ def embedding_figure(
     if rest.any():
         ax.legend(loc="best", fontsize=9)
     ax.set_title(drawable(title), fontsize=11)
-    fig.tight_layout()
     return fig
