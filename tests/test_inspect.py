@@ -282,6 +282,7 @@ def test_embeddings_beyond_two_dimensions_are_the_top_principal_components(cli, 
 
 
 def test_inspect_never_imports_tensorflow(runs: dict[str, Path], tmp_path: Path) -> None:
+    assert "--embeddings" in assert_no_tensorflow(["inspect", "--help"], tmp_path).stdout
     for args in (
         ["inspect", str(runs["lyrics_lstm"]), "--input", "分开", "--out", str(tmp_path / "a")],
         ["inspect", str(runs["hello_bilstm"]), "--input", "hello", "--json", "--out", str(tmp_path / "b")],
