@@ -528,6 +528,30 @@ def verify(
         raise typer.Exit(1)
 
 
+@app.command("inspect")
+@handled
+def inspect_command(
+    target: TargetArg,
+    input_: Annotated[
+        str | None,
+        typer.Option("--input", "-i", help="the one input to trace, as `predict --prefix` takes it", show_default=False),
+    ] = None,
+    embeddings: Annotated[
+        bool, typer.Option("--embeddings", help="draw the learned Embedding vectors instead (PCA to 2-D beyond 2 dimensions)")
+    ] = False,
+    top: Annotated[int, typer.Option("--top", min=1, help="--embeddings: label this many tokens (the most frequent first)")] = 30,
+    out: Annotated[Path | None, typer.Option(help="folder for the PNGs; default RUN/inspect/", show_default=False)] = None,
+    as_json: JsonOpt = False,
+    set_: SetOpt = None,
+) -> None:
+    """See inside a trained run: each recurrent layer's hidden state and gates over one input's steps, and its answer,
+    as heatmaps (or --embeddings: the learned token vectors in the plane)."""
+    from rnnlab.commands.inspect import inspect_run
+
+    found = inspect_run(target, input_, embeddings=embeddings, top=top, out=out, overrides=tuple(set_ or []))
+    typer.echo(json_text(found.as_dict()) if as_json else "\n".join(found.text_lines()))
+
+
 @app.command()
 @handled
 def show(

@@ -6,18 +6,19 @@ Shapes follow Keras: a batch of sequences is ``(batch, steps, features)``, kerne
 from ``(class name, Keras config, Keras weights)`` so the same arrays drive both sides. Arithmetic
 is float64, so a difference from Keras's float32 is Keras's rounding, not the reference's.
 
-Recurrent layers expose ``step(state, x_t) -> (state, h_t)``; ``Network.step`` chains them, which
-is what character-by-character generation needs. Anything not implemented here raises
-``Unsupported`` and callers fall back to Keras.
+Recurrent layers expose ``cell(state, x_t) -> Step`` (the new state, h_t and the gate activations
+that made it); ``step`` keeps the state and h_t, and ``Network.step`` chains them, which is what
+character-by-character generation needs. ``Network.trace`` keeps every step's h_t and gates for
+``rnnlab inspect``. Anything not implemented here raises ``Unsupported`` and callers fall back to Keras.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -89,11 +90,38 @@ class Dense:
         return self.phi(np.asarray(x, dtype=np.float64) @ self.kernel + self.bias)
 
 
+@dataclass
+class Step:
+    """One time step of a recurrent layer: the state carried on, h_t, and the gates behind them."""
+
+    state: State
+    h: np.ndarray
+    gates: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+@dataclass
+class Trace:
+    """A recurrent layer (one direction of a Bidirectional one) over a whole input, in the input's
+    time order: ``h`` and each gate are (batch, steps, units); a backward direction's step t has
+    read the input from its end back to t."""
+
+    layer: str
+    kind: str
+    h: np.ndarray
+    gates: dict[str, np.ndarray]
+    direction: str | None = None
+
+
 class Recurrent:
-    """A recurrent layer: ``step`` is one time step of its equations; ``__call__`` runs a batch."""
+    """A recurrent layer: ``cell`` is one time step of its equations; ``__call__`` runs a batch."""
+
+    gate_names: ClassVar[tuple[str, ...]] = ()
+    """The keys of ``Step.gates``, in the order pictures show them."""
 
     def __init__(self, layer: LayerWeights) -> None:
         cfg = layer.config
+        self.kind = layer.kind
+        self.name = str(cfg.get("name", layer.kind))
         self.units = int(cfg["units"])
         self.return_sequences = bool(cfg.get("return_sequences", False))
         self.go_backwards = bool(cfg.get("go_backwards", False))
@@ -111,32 +139,53 @@ class Recurrent:
     def read(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(x, dtype=np.float64)
 
-    def step(self, state: State, x_t: np.ndarray) -> tuple[State, np.ndarray]:
+    def cell(self, state: State, x_t: np.ndarray) -> Step:
         raise NotImplementedError
+
+    def step(self, state: State, x_t: np.ndarray) -> tuple[State, np.ndarray]:
+        done = self.cell(state, x_t)
+        return done.state, done.h
+
+    def steps(self, x: np.ndarray) -> Iterator[Step]:
+        """Every step of every sample, in the order the steps are read (backwards for ``go_backwards``)."""
+        x = self.read(x)
+        state = self.initial_state(x.shape[0])
+        for t in range(x.shape[1] - 1, -1, -1) if self.go_backwards else range(x.shape[1]):
+            done = self.cell(state, x[:, t])
+            state = done.state
+            yield done
 
     def sequence(self, x: np.ndarray) -> np.ndarray:
         """h_1 … h_T for every sample: (batch, steps, units), in the order the steps were read."""
-        x = self.read(x)
-        steps = range(x.shape[1] - 1, -1, -1) if self.go_backwards else range(x.shape[1])
-        state, outputs = self.initial_state(x.shape[0]), []
-        for t in steps:
-            state, h = self.step(state, x[:, t])
-            outputs.append(h)
-        return np.stack(outputs, axis=1)
+        return np.stack([done.h for done in self.steps(x)], axis=1)
+
+    def result(self, hs: np.ndarray) -> np.ndarray:
+        """What the layer returns from its read-order sequence: all of it, or the last step."""
+        return hs if self.return_sequences else hs[:, -1]
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        hs = self.sequence(x)
-        return hs if self.return_sequences else hs[:, -1]
+        return self.result(self.sequence(x))
+
+    def traced(self, x: np.ndarray, direction: str | None = None) -> tuple[Trace, np.ndarray]:
+        """The layer's trace over ``x`` (time order) and its output, from one pass."""
+        done = list(self.steps(x))
+        hs = np.stack([d.h for d in done], axis=1)
+        order = slice(None, None, -1) if self.go_backwards else slice(None)
+        gates = {name: np.stack([d.gates[name] for d in done], axis=1)[:, order] for name in self.gate_names}
+        return Trace(self.name, self.kind, hs[:, order], gates, direction), self.result(hs)
 
 
 class SimpleRNN(Recurrent):
     """h_t = φ(x_t W_x + h_{t-1} W_h + b)."""
 
-    def step(self, state: State, x_t: np.ndarray) -> tuple[State, np.ndarray]:
+    def input_product(self, x_t: np.ndarray) -> np.ndarray:
+        return x_t @ self.kernel
+
+    def cell(self, state: State, x_t: np.ndarray) -> Step:
         (h,) = state
-        z = x_t @ self.kernel + h @ self.recurrent
+        z = self.input_product(x_t) + h @ self.recurrent
         h = self.phi(z if self.bias is None else z + self.bias)
-        return [h], h
+        return Step([h], h)
 
 
 class LSTM(Recurrent):
@@ -150,18 +199,21 @@ class LSTM(Recurrent):
     h_t = o_t ⊙ φ(c_t)
     """
 
+    gate_names = ("input", "forget", "candidate", "output", "cell")
+
     def initial_state(self, batch: int) -> State:
         return [np.zeros((batch, self.units)), np.zeros((batch, self.units))]
 
-    def step(self, state: State, x_t: np.ndarray) -> tuple[State, np.ndarray]:
+    def cell(self, state: State, x_t: np.ndarray) -> Step:
         h, c = state
         z = x_t @ self.kernel + h @ self.recurrent
         if self.bias is not None:
             z = z + self.bias
         z_i, z_f, z_c, z_o = np.split(z, 4, axis=-1)
-        c = self.sigma(z_f) * c + self.sigma(z_i) * self.phi(z_c)
-        h = self.sigma(z_o) * self.phi(c)
-        return [h, c], h
+        i, f, candidate, o = self.sigma(z_i), self.sigma(z_f), self.phi(z_c), self.sigma(z_o)
+        c = f * c + i * candidate
+        h = o * self.phi(c)
+        return Step([h, c], h, {"input": i, "forget": f, "candidate": candidate, "output": o, "cell": c})
 
 
 class GRU(Recurrent):
@@ -177,6 +229,8 @@ class GRU(Recurrent):
     With ``reset_after=False`` (the original paper) one bias, and h̃_t = φ(x_t W_h + (r_t ⊙ h_{t-1}) U_h + b_h).
     """
 
+    gate_names = ("update", "reset", "candidate")
+
     def __init__(self, layer: LayerWeights) -> None:
         super().__init__(layer)
         self.reset_after = bool(layer.config.get("reset_after", True))
@@ -188,7 +242,7 @@ class GRU(Recurrent):
         else:
             self.input_bias, self.recurrent_bias = self.bias, zeros
 
-    def step(self, state: State, x_t: np.ndarray) -> tuple[State, np.ndarray]:
+    def cell(self, state: State, x_t: np.ndarray) -> Step:
         (h,) = state
         u = self.units
         x_z, x_r, x_h = np.split(x_t @ self.kernel + self.input_bias, 3, axis=-1)
@@ -201,7 +255,7 @@ class GRU(Recurrent):
             z, r = self.sigma(x_z + h_z), self.sigma(x_r + h_r)
             candidate = self.phi(x_h + (r * h) @ self.recurrent[:, 2 * u :])
         h = z * h + (1.0 - z) * candidate
-        return [h], h
+        return Step([h], h, {"update": z, "reset": r, "candidate": candidate})
 
 
 class OneHotSimpleRNN(SimpleRNN):
@@ -211,11 +265,8 @@ class OneHotSimpleRNN(SimpleRNN):
     def read(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(x, dtype=np.int64)
 
-    def step(self, state: State, x_t: np.ndarray) -> tuple[State, np.ndarray]:
-        (h,) = state
-        z = self.kernel[x_t] + h @ self.recurrent
-        h = self.phi(z if self.bias is None else z + self.bias)
-        return [h], h
+    def input_product(self, x_t: np.ndarray) -> np.ndarray:
+        return self.kernel[x_t]
 
 
 class CategoryEncoding:
@@ -260,12 +311,22 @@ class Bidirectional:
         self.forward = RECURRENT[kind](LayerWeights(kind, forward_cfg, layer.weights[:half]))
         self.backward = RECURRENT[kind](LayerWeights(kind, backward_cfg, layer.weights[half:]))
         self.merge = MERGES[cfg.get("merge_mode", "concat")]
+        self.name = str(cfg.get("name", "bidirectional"))
 
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        forward, backward = self.forward(x), self.backward(x)
+    def combine(self, forward: np.ndarray, backward: np.ndarray) -> np.ndarray:
         if self.forward.return_sequences:
             backward = backward[:, ::-1]
         return self.merge(forward, backward)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self.combine(self.forward(x), self.backward(x))
+
+    def traced(self, x: np.ndarray) -> tuple[list[Trace], np.ndarray]:
+        """Both directions' traces, named after this layer, and the merged output."""
+        forward, forward_out = self.forward.traced(x, "forward")
+        backward, backward_out = self.backward.traced(x, "backward")
+        forward.layer = backward.layer = self.name
+        return [forward, backward], self.combine(forward_out, backward_out)
 
 
 Layer = Embedding | CategoryEncoding | Dense | Recurrent | Bidirectional
@@ -302,6 +363,26 @@ class Network:
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return self.outputs(x)[-1]
+
+    def trace(self, x: np.ndarray) -> tuple[list[Trace], np.ndarray]:
+        """Every recurrent layer's per-step h_t and gates for the batch ``x`` (a stacked layer reads the
+        sequence of the one below; a Bidirectional layer gives one trace per direction), and the
+        network's output."""
+        traces: list[Trace] = []
+        for layer in self.layers:
+            if isinstance(layer, Bidirectional):
+                both, x = layer.traced(x)
+                traces += both
+            elif isinstance(layer, Recurrent):
+                one, x = layer.traced(x)
+                traces.append(one)
+            else:
+                x = layer(x)
+        return traces, x
+
+    def embedding(self) -> Embedding | None:
+        """The network's Embedding layer, if it reads token ids through one."""
+        return next((layer for layer in self.layers if isinstance(layer, Embedding)), None)
 
     def initial_state(self, batch: int) -> list[State]:
         return [layer.initial_state(batch) for layer in self.recurrent_layers()]

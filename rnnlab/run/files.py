@@ -93,6 +93,11 @@ class RunFiles:
         return self.root / "export"
 
     @property
+    def inspect(self) -> Path:
+        """``rnnlab inspect``'s pictures (``InspectFiles``), unless ``--out`` puts them elsewhere."""
+        return self.root / "inspect"
+
+    @property
     def lock(self) -> Path:
         return self.root / ".lock"
 
@@ -268,6 +273,32 @@ def stale_temporaries(files: RunFiles) -> list[Path]:
         if folder.is_dir():
             found += [p for p in folder.iterdir() if TEMPORARY.fullmatch(p.name) and not p.is_symlink() and p.is_file()]
     return sorted(found)
+
+
+@dataclass(frozen=True)
+class InspectFiles:
+    """The pictures ``rnnlab inspect`` draws into its folder (``RunFiles.inspect`` or ``--out``)."""
+
+    root: Path
+
+    def hidden(self, layer: str) -> Path:
+        return self.root / f"hidden_{safe_name(layer)}.png"
+
+    def gates(self, layer: str) -> Path:
+        return self.root / f"gates_{safe_name(layer)}.png"
+
+    @property
+    def outputs(self) -> Path:
+        return self.root / "outputs.png"
+
+    @property
+    def embeddings(self) -> Path:
+        return self.root / "embeddings.png"
+
+
+def safe_name(name: str) -> str:
+    """A Keras layer name as a plain file-name part (``lstm_1``); anything else becomes ``_``."""
+    return re.sub(r"[^a-z0-9_]", "_", name.lower()) or "layer"
 
 
 def read_history(path: Path) -> dict[str, list[float]]:

@@ -177,9 +177,10 @@ def default_metrics(histories: list[dict[str, list[float]]]) -> list[str]:
     return ["loss", "val_loss"] if any("val_loss" in h for h in histories) else ["loss"]
 
 
-def check_overwrite(target: Path) -> None:
-    if target.exists() and written_by(target) != PLOT_WRITER:
-        raise RunError(f"--out {target}: the file exists and was not written by `rnnlab plot`; choose another --out or remove it")
+def check_overwrite(target: Path, writer: str = PLOT_WRITER) -> None:
+    """A command replaces only the pictures it wrote itself, never a file of the user's."""
+    if target.exists() and written_by(target) != writer:
+        raise RunError(f"--out {target}: the file exists and was not written by `{writer}`; choose another --out or remove it")
 
 
 def plot_runs(
