@@ -70,7 +70,10 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of tex
 
 
 def fail(message: str, code: int = 2) -> None:
-    typer.echo(f"error: {one_line(message)}", err=True)
+    from rnnlab.progress import readers_may_leave
+
+    with readers_may_leave():  # the exit code says it when nobody reads the line
+        typer.echo(f"error: {one_line(message)}", err=True)
     raise typer.Exit(code)
 
 
@@ -154,8 +157,10 @@ def train(
         int | None, typer.Option(help="multi_worker: this worker's place in --workers; 0 is the chief")
     ] = None,
 ) -> None:
-    """Train the model a config describes; re-running (with the config or the run folder) continues the same run."""
+    """Train the model a config describes; re-running (with the config or the run folder) continues the same run.
+    Training never depends on its output: a closed pipe (`| head`) or a hung-up terminal is ignored."""
     from rnnlab.config import load_target
+    from rnnlab.progress import readers_may_leave
     from rnnlab.train.trainer import train as train_run
 
     cfg = load_target(config, set_ or [])
@@ -163,26 +168,29 @@ def train(
         from rnnlab.train.distribute import cluster_from_cli
 
         cluster_from_cli(cfg, workers, worker_index)
-    verbose, extra = epoch_output(quiet, log_every, cfg.training.epochs)
-    result = train_run(cfg, fresh=fresh, verbose=verbose, extra_callbacks=extra)
-    for message in result.messages[result.continued_from > 0 :]:
-        typer.echo(message, err=True)
-    typer.echo(render_metrics(result.run_dir, result.metrics))
-    for line in result.report:
-        typer.echo(line)
+    with readers_may_leave():
+        verbose, extra = epoch_output(quiet, log_every, cfg.training.epochs, cfg.training.progress_interval_s)
+        result = train_run(cfg, fresh=fresh, verbose=verbose, extra_callbacks=extra)
+        for message in result.messages[result.continued_from > 0 :]:
+            typer.echo(message, err=True)
+        typer.echo(render_metrics(result.run_dir, result.metrics))
+        for line in result.report:
+            typer.echo(line)
     if "stopped_on_nan_at_epoch" in result.metrics:
         raise typer.Exit(2)
 
 
-def epoch_output(quiet: bool, log_every: int | None, epochs: int) -> tuple[int, list[Any]]:
-    """Keras's verbosity and our own epoch lines: a live bar on a terminal, short lines in a pipe."""
+def epoch_output(quiet: bool, log_every: int | None, epochs: int, step_interval_s: float = 0.0) -> tuple[int, list[Any]]:
+    """Keras's verbosity and our own lines: a live bar on a terminal; in a pipe a short line per
+    epoch and, within epochs longer than ``step_interval_s``, one that often."""
     if quiet:
         return 0, []
     if log_every is None and sys.stdout.isatty():
         return progress_verbosity(), []
-    from rnnlab.train.epoch_log import EpochLines, auto_every
+    from rnnlab.train.epoch_log import EpochLines, StepLines, auto_every
 
-    return 0, [EpochLines(log_every or auto_every(epochs), typer.echo)]
+    steps = [StepLines(step_interval_s, typer.echo)] if step_interval_s else []
+    return 0, [EpochLines(log_every or auto_every(epochs), typer.echo), *steps]
 
 
 def render_metrics(run_dir: Path, metrics: dict[str, Any]) -> str:

@@ -16,15 +16,20 @@ API (all keyword arguments optional):
   work that is not a simple loop; ``total=None`` draws a spinner with a running count.
 - ``with download_bar(): keras.utils.get_file(...)``: Keras's own download bar on a terminal,
   silent elsewhere (``rnnlab.fetch.download`` is the one caller).
+- ``with readers_may_leave(): ...``: a block whose output nobody has to read. When the reader of
+  stdout or stderr goes away (``| head -1`` closed the pipe, the terminal hung up) the next write
+  fails; inside the block that stream is quietly pointed at ``/dev/null`` instead, so a long job
+  (``train``) is never ended by its own progress lines.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from typing import TypeVar
+from typing import Any, TextIO, TypeVar
 
 QUIET_ENV = "RNNLAB_QUIET"
 
@@ -76,3 +81,72 @@ def download_bar(*, quiet: bool = False) -> Iterator[None]:
     finally:
         if logging_was_on:
             k.config.enable_interactive_logging()
+
+
+class ReaderProof:
+    """A text stream (``sys.stdout``, ``sys.stderr``) whose writes never fail for want of a reader.
+
+    Python ignores SIGPIPE, so writing to a pipe whose reader has exited raises ``BrokenPipeError``
+    (a hung-up terminal: ``OSError`` EIO) wherever the write or its flush happens: in Keras's
+    progress bar, a logging handler, a ``typer.echo``, or at exit. Here the first such error points
+    the stream's descriptor at ``/dev/null``, so that write, the buffered rest and every later write
+    (through this object or the original) succeed, unread."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self.stream.write(text)
+        except OSError:
+            self.discard()
+            return len(text)
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()
+        except OSError:
+            self.discard()
+
+    def discard(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(devnull, self.stream.fileno())
+            finally:
+                os.close(devnull)
+        with contextlib.suppress(OSError, ValueError):
+            self.stream.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
+@contextlib.contextmanager
+def readers_may_leave() -> Iterator[None]:
+    """``sys.stdout``, ``sys.stderr`` and the logging handlers writing to them become ``ReaderProof``
+    for the block; the originals come back after it (pointed at ``/dev/null`` if their reader left)."""
+    originals = {"stdout": sys.stdout, "stderr": sys.stderr}
+    proof = {name: ReaderProof(stream) for name, stream in originals.items() if stream is not None}
+    by_stream = {id(p.stream): p for p in proof.values()}
+    handlers = {
+        handler: handler.stream
+        for logger in (logging.getLogger(), logging.getLogger("rnnlab"))
+        for handler in logger.handlers
+        if isinstance(handler, logging.StreamHandler) and id(handler.stream) in by_stream
+    }
+    for name, guarded in proof.items():
+        setattr(sys, name, guarded)
+    for handler, stream in handlers.items():
+        handler.stream = by_stream[id(stream)]
+    try:
+        yield
+    finally:
+        for handler, stream in handlers.items():
+            handler.stream = stream
+        for name, original in originals.items():
+            setattr(sys, name, original)

@@ -1,4 +1,5 @@
-"""Faults a long run must survive: Ctrl-C/SIGTERM, kill -9, NaN loss, a second trainer, a full disk."""
+"""Faults a long run must survive: Ctrl-C/SIGTERM (between epochs, mid-epoch, while the data loads),
+kill -9 (after an epoch or a mid-epoch backup), NaN loss, a second trainer, a full disk."""
 
 from __future__ import annotations
 
@@ -8,17 +9,20 @@ import json
 import os
 import signal
 import socket
+import string
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from rnnlab.config import load_config
-from rnnlab.errors import RunError
+from rnnlab.errors import Interrupted, RunError
 from rnnlab.run.files import RunFiles
+from rnnlab.runtime import keras
 from rnnlab.train.trainer import train
 from tests.conftest import PROJECT, shipped_config
 
@@ -37,14 +41,15 @@ def history_rows(path: Path) -> list[dict[str, str]]:
         return [row for row in csv.DictReader(f) if row.get("loss")]
 
 
-def start_training(config: Path, cwd: Path) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": str(PROJECT), "RNNLAB_EPOCH_DELAY": "0.7"}
+def start_training(config: Path, cwd: Path, stderr: int = subprocess.PIPE, **env: str) -> subprocess.Popen[str]:
+    """`rnnlab train CONFIG` in a real process, its output in pipes; ``env`` replaces the default
+    slowing (``RNNLAB_EPOCH_DELAY=0.7``)."""
     return subprocess.Popen(
         [sys.executable, "-m", "rnnlab", "train", str(config)],
         cwd=cwd,
-        env=env,
+        env={**os.environ, "PYTHONPATH": str(PROJECT), **(env or {"RNNLAB_EPOCH_DELAY": "0.7"})},
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=stderr,
         text=True,
     )
 
@@ -104,7 +109,7 @@ def test_sigterm_saves_the_epoch_in_progress_and_a_rerun_resumes_identically(cli
     last = stderr.strip().splitlines()[-1]
     assert last.startswith("error: training of 'alphabet_onehot' interrupted; epochs 1-") and "to resume" in last
     saved = json.loads((files.backup / "state.json").read_text())["epoch"]
-    assert saved >= 2 and len(history_rows(files.history)) == saved, "the epoch in progress was finished and saved"
+    assert saved >= 2 and len(history_rows(files.history)) == saved, "the backup holds every logged epoch"
     assert not files.lock.exists()
 
     resumed = train(load_config(config), verbose=0)
@@ -326,7 +331,7 @@ def test_a_resumed_run_stops_early_where_an_uninterrupted_one_does(tmp_path: Pat
     interrupted_after = reference["best_epoch"] + 1  # while early stopping is waiting for a better epoch
 
     @contextlib.contextmanager
-    def stop_after_epochs():
+    def stop_after_epochs(**_: Any):
         yield lambda: len(history_rows(files.history)) >= interrupted_after
 
     monkeypatch.setattr("rnnlab.train.trainer.stop_requests", stop_after_epochs)
@@ -342,3 +347,198 @@ def test_a_resumed_run_stops_early_where_an_uninterrupted_one_does(tmp_path: Pat
         if name.endswith("json"):
             continue
         np.testing.assert_allclose(ours[name], theirs[name], atol=1e-6, err_msg=f"{name}: not the best epoch's weights")
+
+
+# --- long epochs: a stop or a kill mid-epoch, resumed at the batch it saved -----------------------
+
+LONG_EPOCHS = 3
+
+
+def long_epoch_config(folder: Path, **training: Any) -> Path:
+    """26 letters two at a time: 11 batches an epoch (held back with ``RNNLAB_STEP_DELAY`` in a real
+    process), dropout, a validation split, and a backup at most every 0.3 s, within epochs too."""
+    return shipped_config(
+        "alphabet_onehot",
+        folder,
+        data={"letters": string.ascii_lowercase},
+        model={"layer": "gru", "units": 4, "dropout": 0.2},
+        training={"epochs": LONG_EPOCHS, "batch_size": 2, "validation_split": 0.2, "backup_interval_s": 0.3, **training},
+    )
+
+
+@pytest.fixture(scope="module")
+def long_reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
+    """An uninterrupted run of ``long_epoch_config``: its metrics and folder."""
+    result = train(load_config(long_epoch_config(tmp_path_factory.mktemp("long_reference"))), verbose=0)
+    return result.metrics, result.run_dir
+
+
+def backup_json(files: RunFiles) -> dict:
+    try:
+        return json.loads((files.backup / "state.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def assert_finished_as(files: RunFiles, resumed: dict, reference: dict, reference_dir: Path) -> None:
+    """The same epochs, validation metrics and final weights as the uninterrupted run (the interrupted
+    epoch's training loss, a mean over the batches this process ran, may differ)."""
+    assert resumed["epochs"] == reference["epochs"]
+    for key in ("val_loss", "val_accuracy"):
+        assert resumed["final"][key] == pytest.approx(reference["final"][key], abs=1e-6), key
+    ours, theirs = np.load(files.numpy_weights), np.load(reference_dir / "weights.npz")
+    for name in (n for n in theirs.files if not n.endswith("json")):
+        np.testing.assert_allclose(ours[name], theirs[name], atol=1e-6, err_msg=name)
+    assert not files.backup.exists(), "a finished run keeps no backup"
+
+
+def test_sigterm_mid_epoch_stops_at_the_next_batch_and_resumes_there(
+    tmp_path: Path, long_reference: tuple[dict, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    config = long_epoch_config(tmp_path)
+    files = RunFiles(load_config(config).run_dir.absolute())
+    process = start_training(config, tmp_path, RNNLAB_STEP_DELAY="0.2")
+    try:
+        wait_for_epochs(process, files.history, 1)
+        time.sleep(0.7)  # a few batches into the second epoch, of 2.2 s
+        process.send_signal(signal.SIGTERM)
+        sent = time.monotonic()
+        _, stderr = process.communicate(timeout=60)
+        took = time.monotonic() - sent
+    finally:
+        process.kill()
+    assert process.returncode == 130, stderr
+    assert took < 10, f"the stop took {took:.1f} s"
+    state = backup_json(files)
+    assert 0 < state["step"] < state["steps"] == 11, state
+    where = f"batch {state['step']}/11 of epoch {state['epoch'] + 1}"
+    last = stderr.strip().splitlines()[-1]
+    assert last.startswith("error: training of 'alphabet_onehot' interrupted; epoch") and where in last, last
+    assert "SIGTERM: stopping at the next batch" in stderr
+    assert len(history_rows(files.history)) == state["epoch"]
+
+    caplog.set_level("INFO", logger="rnnlab")
+    resumed = train(load_config(config), verbose=0)
+    assert f"at {where} of {LONG_EPOCHS}" in caplog.text
+    assert resumed.metrics["resumed_at_epoch"] == state["epoch"]
+    assert_finished_as(files, resumed.metrics, *long_reference)
+
+
+def test_kill_9_after_a_mid_epoch_backup_resumes_at_its_batch(tmp_path: Path, long_reference: tuple[dict, Path]) -> None:
+    config = long_epoch_config(tmp_path)
+    files = RunFiles(load_config(config).run_dir.absolute())
+    process = start_training(config, tmp_path, RNNLAB_STEP_DELAY="0.15")
+    try:
+        deadline = time.monotonic() + 180
+        while not (backup_json(files).get("epoch", 0) >= 1 and backup_json(files).get("step")):
+            assert process.poll() is None, f"training ended early: {process.communicate()}"
+            assert time.monotonic() < deadline, "no mid-epoch backup was written"
+            time.sleep(0.02)
+        process.kill()
+        process.wait(timeout=60)
+    finally:
+        process.kill()
+    state = backup_json(files)
+    assert state.get("step"), "killed right after a mid-epoch backup"
+    left = {p.name for p in files.backup.iterdir()}
+    assert {"state.json", "run.json", state["weights"], state["carried"]} <= left
+    assert all(name.startswith("epoch-") for name in left - {"state.json", "run.json"}), (
+        left
+    )  # at most the previous backup, not yet removed
+
+    resumed = train(load_config(config), verbose=0)
+    assert resumed.metrics["resumed_at_epoch"] == state["epoch"]
+    assert_finished_as(files, resumed.metrics, *long_reference)
+
+
+class SignalAt(keras().callbacks.Callback):  # type: ignore[misc]
+    """Sends this process SIGTERM at the start of batch ``batch`` of epoch ``epoch`` (0-based)."""
+
+    def __init__(self, epoch: int, batch: int) -> None:
+        super().__init__()
+        self.at = (epoch, batch)
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self.epoch = epoch
+
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        if (self.epoch, batch) == self.at:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
+def lyrics_config(folder: Path, **training: Any) -> Path:
+    """A stateful LSTM with dropout on a small corpus (consecutive batches: the state flows between them)."""
+    words = ["the", "rain", "falls", "on", "a", "quiet", "town", "and", "we", "sing"]
+    rng = np.random.default_rng(1)
+    (folder / "corpus.txt").write_text(" ".join(rng.choice(words, 300)), encoding="utf-8")
+    return shipped_config(
+        "lyrics_rnn",
+        folder,
+        data={"path": str(folder / "corpus.txt"), "num_steps": 5, "validation_fraction": 0.2, "max_chars": None},
+        model={"layer": "lstm", "units": 8, "dropout": 0.2},
+        training={"epochs": 3, "batch_size": 4, "steps_per_execution": 1, "jit_compile": False, **training},
+    )
+
+
+@pytest.mark.parametrize(
+    ("make", "training", "stop_at"),
+    [
+        pytest.param(lyrics_config, {}, (1, 7), id="lyrics-stateful-lstm"),
+        pytest.param(long_epoch_config, {"steps_per_execution": 3}, (0, 3), id="three-batches-per-call"),
+        pytest.param(long_epoch_config, {}, (2, 4), id="in-the-last-epoch"),
+    ],
+)
+def test_a_stop_mid_epoch_resumes_with_an_uninterrupted_runs_weights(
+    tmp_path: Path, make: Any, training: dict, stop_at: tuple[int, int]
+) -> None:
+    """Dropout seeds, a stateful RNN's states and the optimizer come back with the weights, and the
+    batches already trained are skipped: the run ends where one that was never stopped does."""
+    config = make(tmp_path, **training)
+    files = RunFiles(load_config(config).run_dir)
+    with pytest.raises(Interrupted, match=r"and batch \d+/\d+ of epoch|interrupted; batch"):
+        train(load_config(config), verbose=0, extra_callbacks=[SignalAt(*stop_at)])
+    state = backup_json(files)
+    assert (state["epoch"], state["step"] > stop_at[1]) == (stop_at[0], True), state
+    resumed = train(load_config(config), verbose=0)
+    reference = train(load_config(config, ["experiment.name=reference"]), verbose=0)
+    assert resumed.metrics["resumed_at_epoch"] == stop_at[0]
+    assert_finished_as(files, resumed.metrics, reference.metrics, reference.run_dir)
+
+
+def test_a_mid_epoch_backup_is_refused_where_its_batches_cannot_be_skipped(tmp_path: Path) -> None:
+    config = long_epoch_config(tmp_path)
+    with pytest.raises(Interrupted):
+        train(load_config(config), verbose=0, extra_callbacks=[SignalAt(0, 4)])
+    with pytest.raises(RunError, match=r"saved mid-epoch \(epoch 1, batch 5\) and it counted 11 batches per epoch and this"):
+        train(load_config(config, ["training.batch_size=4"]), verbose=0)
+
+
+def test_sigterm_while_the_data_loads_stops_at_once_and_leaves_the_run_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rnnlab.data.alphabet import Alphabet
+
+    config = shipped_config("alphabet_onehot", tmp_path, training={"epochs": 1})
+    files = RunFiles(load_config(config).run_dir)
+    real_load = Alphabet.load
+
+    def slow_load(self: Any, *args: Any, **kwargs: Any) -> Any:
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(60)  # a huge corpus
+        return real_load(self, *args, **kwargs)
+
+    def interrupted_load() -> float:
+        monkeypatch.setattr(Alphabet, "load", slow_load)
+        started = time.monotonic()
+        with pytest.raises(Interrupted, match="interrupted before anything was saved; nothing to resume"):
+            train(load_config(config), verbose=0)
+        monkeypatch.setattr(Alphabet, "load", real_load)
+        return time.monotonic() - started
+
+    assert interrupted_load() < 5
+    assert not files.root.exists(), "a first run interrupted while loading leaves no folder"
+    train(load_config(config), verbose=0)
+    before = {p.name: p.read_bytes() for p in files.root.iterdir()}
+    assert interrupted_load() < 5
+    assert {p.name: p.read_bytes() for p in files.root.iterdir()} == before, "nothing half-written, no lock left"

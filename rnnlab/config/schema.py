@@ -102,7 +102,13 @@ class Training(Section):
     backup_interval_s: float = Field(
         0.0,
         ge=0.0,
-        description="seconds between writes of the resumable backup (.backup/) and of a new best.weights.h5; 0 = every epoch",
+        description="seconds between writes of the resumable backup (.backup/, also within an epoch) and of a new "
+        "best.weights.h5; 0 = at every epoch's end only",
+    )
+    progress_interval_s: float = Field(
+        30.0,
+        ge=0.0,
+        description="in a pipe or log: a line with the epoch's batch and loss this often within an epoch; 0 = off",
     )
     steps_per_execution: int = Field(
         1, ge=1, description="batches per compiled call (Keras steps_per_execution); saves per-batch overhead on small models"

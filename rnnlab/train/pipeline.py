@@ -49,7 +49,14 @@ def plan_batches(plan: BatchPlan, ndim: int) -> Any:
 
 
 def epoch_batches(
-    x: np.ndarray, y: np.ndarray, *, batch_size: int, epochs: range, shuffle_seed: int | None, one_iterator: bool
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    batch_size: int,
+    epochs: range,
+    shuffle_seed: int | None,
+    one_iterator: bool,
+    first_step: int = 0,
 ) -> Any:
     """The training batches as a ``tf.data.Dataset``, each epoch shuffled by (seed, epoch) alone.
 
@@ -58,8 +65,10 @@ def epoch_batches(
     back, for ``fit`` with ``steps_per_epoch``; otherwise each new iterator yields the next epoch
     (for when a compiled call of ``steps_per_execution`` batches would run into the next epoch).
     Either way a batch never straddles two epochs, and a resumed run sees the batches an
-    uninterrupted run would.
+    uninterrupted run would. ``first_step``: the batches of a single epoch already done before a
+    mid-epoch backup, left out (the epoch's order is the same, so the rest are the same batches).
     """
+    assert not first_step or len(epochs) == 1, "a mid-epoch start is for one epoch (resume.fit_from_step)"
     tf = tensorflow()
     x_all, y_all = tf.constant(x), tf.constant(y)
     steps = math.ceil(len(x) / batch_size)
@@ -75,8 +84,10 @@ def epoch_batches(
     else:
         counter = tf.Variable(epochs.start - 1, dtype=tf.int64, trainable=False)
         numbers = tf.data.Dataset.from_tensors(0).map(lambda _: counter.assign_add(1))
-    batches = numbers.flat_map(one_epoch).apply(
-        tf.data.experimental.assert_cardinality(steps * (len(epochs) if one_iterator else 1))
+    batches = (
+        numbers.flat_map(one_epoch)
+        .skip(first_step)
+        .apply(tf.data.experimental.assert_cardinality(steps * (len(epochs) if one_iterator else 1) - first_step))
     )
     return untuned(batches.map(lambda rows: (tf.gather(x_all, rows), tf.gather(y_all, rows))))
 

@@ -51,7 +51,17 @@ from rnnlab.runtime import keras, tensorflow
 from rnnlab.train import distribute, schedules, tracking
 from rnnlab.train.callbacks import BestCheckpoint, CarriedEarlyStopping, EpochSeeds, all_finite
 from rnnlab.train.pipeline import array_batches, epoch_batches, evaluate_split, fit_data, padded_batches
-from rnnlab.train.resume import fault_callbacks, interrupted_as_error, load_backup, resume_epoch, stop_requests
+from rnnlab.train.resume import (
+    ResumePoint,
+    check_resumable,
+    fault_callbacks,
+    fit_from_step,
+    interrupted_as_error,
+    interrupts_at_once,
+    load_backup,
+    resume_point,
+    stop_requests,
+)
 
 log = logging.getLogger("rnnlab")
 
@@ -347,7 +357,7 @@ def train(
         created = [folder for folder in (files.root, *files.root.parents) if not folder.exists()]
         prepare_run_dir(files)
         try:
-            with run_lock(files):
+            with run_lock(files), interrupts_at_once(), interrupted_as_error(config, files):
                 return _train_locked(config, files, strategy, fresh=fresh, verbose=verbose, extra=list(extra_callbacks))
         except BaseException:
             remove_empty(created)
@@ -376,11 +386,13 @@ def _train_locked(
     if initial_epoch:
         schedules.continue_rate(model, config, read_history(files.history))
     load_backup(model, files.backup)
-    resumed_at = resume_epoch(files, initial_epoch)
+    resume = resume_point(files, initial_epoch)
+    resumed_at = resume.epoch
     messages = []
-    if resumed_at > initial_epoch:
+    if (resume.epoch, resume.step) > (initial_epoch, 0):
+        at = f" batch {resume.step}/{resume.steps} of epoch {resumed_at + 1}" if resume.step else f" epoch {resumed_at}"
         log.info(
-            f"Resuming interrupted run '{config.name}' at epoch {resumed_at} of {initial_epoch + config.training.epochs} "
+            f"Resuming interrupted run '{config.name}' at{at} of {initial_epoch + config.training.epochs} "
             f"(backup in {files.backup}); pass --fresh to start over."
         )
     if initial_epoch:
@@ -397,7 +409,8 @@ def _train_locked(
     validation = None if plan.validation is None else fit_data(config, plan.validation, spec, shuffle=False)
     tracker = tracking.tracker(config, files.root)
     started = time.perf_counter()
-    with stop_requests() as stop, interrupted_as_error(config, files):
+    mid_epoch = isinstance(train_data, tuple) and config.training.distribute == "none"
+    with stop_requests(at_batches=mid_epoch) as stop:
         fit = run_fit(
             strategy,
             model,
@@ -406,6 +419,7 @@ def _train_locked(
             batch_size=config.training.batch_size,
             epochs=initial_epoch + config.training.epochs,
             initial_epoch=resumed_at,
+            resume=resume,
             callbacks=plan.callbacks
             + callbacks(
                 config,
@@ -416,7 +430,7 @@ def _train_locked(
                 resumed=history_since(files, initial_epoch),
                 start_epoch=initial_epoch,
             )
-            + fault_callbacks(files, config.training.backup_interval_s, stop)
+            + fault_callbacks(files, config.training.backup_interval_s, stop, mid_epoch)
             + ([tracker] if tracker else [])
             + extra,
             shuffle=plan.shuffle,
@@ -500,37 +514,48 @@ def run_fit(
     verbose: int | str,
     seed: int,
     shuffle: bool = True,
+    resume: ResumePoint = ResumePoint(0),
 ) -> Any:
     """``model.fit`` under the strategy, returning Keras's ``History``. ``train`` is ``(x, y)`` arrays
     or, on one device only, a stream of the dataset's own batches.
 
-    On one device every epoch's batches come through one iterator (``pipeline.epoch_batches``);
+    On one device every epoch's batches come through one iterator (``pipeline.epoch_batches``), and
+    a mid-epoch ``resume`` first finishes its epoch in a ``fit`` of its own (``resume.fit_from_step``);
     mirrored runs get padded global batches; multi-worker runs the step loop of ``distribute``."""
     tf = tensorflow()
     arrays = isinstance(train, tuple)
-    if strategy is tf.distribute.get_strategy():
-        inputs: dict[str, Any] = {"x": train}
-        if arrays:
-            steps = math.ceil(len(train[0]) / batch_size)
-            one_iterator = steps % model.steps_per_execution == 0  # else a compiled call would run into the next epoch
-            batches = epoch_batches(
-                *train,
-                batch_size=batch_size,
-                epochs=range(initial_epoch, epochs),
-                shuffle_seed=seed if shuffle else None,
-                one_iterator=one_iterator,
+    single = strategy is tf.distribute.get_strategy()
+    steps = math.ceil(len(train[0]) / batch_size) if arrays else 0
+    check_resumable(resume, steps, can_skip=arrays and single)
+    if single:
+        validation_data = array_batches(validation[0], validation[1], batch_size) if isinstance(validation, tuple) else validation
+
+        def fit(span: range, first_step: int, chosen: Any) -> Any:
+            inputs: dict[str, Any] = {"x": train}
+            if arrays:
+                left = steps - first_step
+                one_iterator = left % model.steps_per_execution == 0  # else a compiled call would run into the next epoch
+                batches = epoch_batches(
+                    *train,
+                    batch_size=batch_size,
+                    epochs=span,
+                    shuffle_seed=seed if shuffle else None,
+                    one_iterator=one_iterator,
+                    first_step=first_step,
+                )
+                inputs = {"x": batches, "steps_per_epoch": left if one_iterator else None}
+            return model.fit(
+                **inputs,
+                epochs=span.stop,
+                initial_epoch=span.start,
+                validation_data=validation_data,
+                callbacks=chosen,
+                verbose=verbose,
             )
-            inputs = {"x": batches, "steps_per_epoch": steps if one_iterator else None}
-        return model.fit(
-            **inputs,
-            epochs=epochs,
-            initial_epoch=initial_epoch,
-            validation_data=array_batches(validation[0], validation[1], batch_size)
-            if isinstance(validation, tuple)
-            else validation,
-            callbacks=callbacks,
-            verbose=verbose,
-        )
+
+        if resume.step:
+            return fit_from_step(fit, model, callbacks, range(initial_epoch, epochs), resume, verbose)
+        return fit(range(initial_epoch, epochs), 0, callbacks)
     if not arrays:
         raise ConfigError(distribute.OWN_BATCHES)
     replicas = strategy.num_replicas_in_sync
