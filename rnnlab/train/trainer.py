@@ -241,6 +241,12 @@ def summarise_history(history: dict[str, list[float]], monitor: str) -> dict[str
     }
 
 
+def headline_value(metrics: dict[str, Any], key: str) -> float | None:
+    """The model's number the baselines sit beside: a test score, else the best epoch's value."""
+    value = metrics[key] if key in metrics else (metrics.get("best") or {}).get(key)
+    return value if isinstance(value, (int, float)) else None
+
+
 def _clean(value: float) -> float | None:
     return None if not math.isfinite(value) else round(float(value), 6)
 
@@ -366,6 +372,9 @@ def _train_locked(
         )
     report = chosen.report(config.data, data, KerasPredictor(model, spec, config.model.encoding))
     metrics.update(report.metrics)
+    baselines = chosen.baselines(config.data, data)
+    if baselines is not None:
+        metrics["baseline"] = baselines.as_dict(headline_value(metrics, baselines.model_key))
 
     atomic.write_with(files.model, model.save)
     atomic.write_with(files.numpy_weights, lambda tmp: save_weights(model, tmp))
