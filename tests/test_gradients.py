@@ -11,7 +11,7 @@ import pytest
 from rnnlab.config import load_config
 from rnnlab.errors import ConfigError, RunError
 from rnnlab.run.files import GRADIENT_COLUMNS, RunFiles, read_history
-from tests.conftest import shipped_config
+from tests.conftest import shipped_config, write_config
 
 
 def trained(cli, config: Path, name: str) -> RunFiles:
@@ -87,3 +87,73 @@ def test_log_gradients_is_for_one_device(tmp_path: Path) -> None:
     config = shipped_config("alphabet_onehot", tmp_path, training={"log_gradients": True, "distribute": "mirrored"})
     with pytest.raises(ConfigError, match="log_gradients counts one device's steps"):
         load_config(config)
+
+
+def longdep_run(folder: Path, layer: str, **model: object) -> Path:
+    config = write_config(
+        folder,
+        f"longdep_{layer}",
+        {
+            "experiment": {"output_root": str(folder / "checkpoints")},
+            "data": {"dataset": "longdep", "length": 30, "samples": 256},
+            "model": {"layer": layer, "units": 8, **model},
+            "training": {"epochs": 2, "batch_size": 32, "validation_split": 0.25},
+        },
+    )
+    from rnnlab.train.trainer import train
+
+    return train(load_config(config), verbose=0).run_dir
+
+
+@pytest.fixture(scope="module")
+def simple_rnn_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return longdep_run(tmp_path_factory.mktemp("longdep"), "simple_rnn")
+
+
+def test_a_simple_rnns_gradient_vanishes_with_distance_from_the_end(simple_rnn_run: Path) -> None:
+    from rnnlab.train.gradients import run_hidden_gradients
+
+    found = run_hidden_gradients(simple_rnn_run, samples=32)
+    assert (found.run, found.layer, found.split, found.samples) == ("longdep_simple_rnn", "simple_rnn_1", "validation", 32)
+    norms = found.norms
+    assert norms.shape == (31,) and np.all(norms > 0)
+    early, late = norms[:5].mean(), norms[-5:].mean()
+    assert early < late / 20, norms
+    assert np.all(np.diff(np.log(norms[-10:])) > 0), "closer to the end, a larger gradient"
+
+
+def test_the_same_from_the_model_and_batch_directly(simple_rnn_run: Path) -> None:
+    """The per-sample norms do not depend on how many samples share the batch (the loss is their sum)."""
+    from rnnlab.data import dataset
+    from rnnlab.run.opening import load_saved_model, open_run
+    from rnnlab.train.gradients import hidden_gradient_norms
+
+    run = open_run(simple_rnn_run)
+    data = dataset("longdep").load(run.config.data, seed=run.config.experiment.seed, validation_split=0.25)
+    model = load_saved_model(run.files)
+    assert data.validation is not None
+    x, y = data.validation.x[:8], data.validation.y[:8]
+    each = [hidden_gradient_norms(model, run.spec, "onehot", x[i : i + 1], y[i : i + 1]) for i in range(8)]
+    np.testing.assert_allclose(hidden_gradient_norms(model, run.spec, "onehot", x, y), np.mean(each, axis=0), rtol=1e-4)
+
+
+def test_a_bidirectional_run_is_refused(tmp_path: Path) -> None:
+    from rnnlab.train.gradients import run_hidden_gradients
+
+    run = longdep_run(tmp_path, "gru", bidirectional=True)
+    with pytest.raises(RunError, match="bidirectional_1 is bidirectional"):
+        run_hidden_gradients(run)
+
+
+def test_the_picture_has_a_log_axis_labels_and_the_run_names(tmp_path: Path) -> None:
+    from rnnlab.run.plots import gradient_figure, save_png
+
+    norms = {"longdep_simplernn": 0.5 ** np.arange(30)[::-1], "longdep_lstm": np.full(30, 0.3)}
+    fig = gradient_figure(norms)
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "log" and ax.get_xlabel().startswith("time step t") and "h_t" in ax.get_ylabel()
+    assert "longdep_simplernn" in ax.get_title() and "longdep_lstm" in ax.get_title()
+    assert [line.get_label() for line in ax.get_lines()] == list(norms)
+    np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), norms["longdep_simplernn"])
+    save_png(fig, tmp_path / "gradients.png")
+    assert (tmp_path / "gradients.png").read_bytes().startswith(b"\x89PNG")

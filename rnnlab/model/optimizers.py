@@ -57,7 +57,7 @@ class GradientTallies:
 def logged(base: type) -> type:
     """``base`` with the tallies, registered as ``rnnlab>Logged<base>``."""
     cls = type(f"Logged{base.__name__}", (GradientTallies, base), {"__module__": __name__, "__doc__": base.__doc__})
-    return k.saving.register_keras_serializable(package="rnnlab")(cls)  # type: ignore[no-any-return]
+    return k.saving.register_keras_serializable(package="rnnlab")(cls)
 
 
 LOGGED: dict[str, type] = {name: logged(getattr(k.optimizers, name)) for name in BASES}
