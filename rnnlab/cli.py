@@ -204,7 +204,17 @@ def render_metrics(run_dir: Path, metrics: dict[str, Any]) -> str:
     tests = {k: v for k, v in metrics.items() if k.startswith("test_")}
     if tests:
         lines.append("Test: " + ", ".join(f"{k.removeprefix('test_')} {v:.4f}" for k, v in tests.items()))
+    if "baseline" in metrics:
+        lines.append(render_baseline(metrics["baseline"]))
     return "\n".join(lines)
+
+
+def render_baseline(baseline: dict[str, Any]) -> str:
+    """``Baseline (validation): val_accuracy 0.91 vs majority-class 0.52``."""
+    shown = ", ".join(f"{name.replace('_', '-')} {value:.4g}" for name, value in baseline["scores"].items() if value is not None)
+    model = baseline.get("model")
+    mine = f"{baseline['model_key']} {model:.4g} vs " if model is not None else f"{baseline['metric']}: "
+    return f"Baseline ({baseline['split']}): {mine}{shown}"
 
 
 def read_inputs(prefix: list[str] | None, input_file: Path | None, whole: bool = False) -> list[str] | None:

@@ -13,6 +13,7 @@ import pytest
 from rnnlab.commands.predict import predict
 from rnnlab.config import load_config
 from rnnlab.data import lyrics
+from rnnlab.data.chars import UNKNOWN
 from rnnlab.data.sampling import choose_next, generate
 from rnnlab.errors import DataError
 from rnnlab.run.files import RunFiles, read_history
@@ -120,20 +121,18 @@ def test_recurrent_dropout_keeps_the_plain_layer_and_numpy_agrees_at_inference()
 
 def test_vocabulary_round_trips_through_the_run_folder(bilingual_run: Path, tmp_path: Path) -> None:
     files = RunFiles(load_config(bilingual_run).run_dir)
-    assert json.loads(files.vocab.read_text(encoding="utf-8")) == {"vocab": sorted(set(BILINGUAL))}
+    assert json.loads(files.vocab.read_text(encoding="utf-8")) == {"vocab": [*sorted(set(BILINGUAL)), UNKNOWN]}
     answered = run_module("predict", str(files.root), "--prefix", "我爱", "--length", "12", cwd=tmp_path)
     assert answered.returncode == 0, answered.stderr
     assert answered.stdout.strip() == "我爱你 hello 你好 w"
 
 
-def test_unknown_prefix_characters_are_named(bilingual_run: Path, tmp_path: Path) -> None:
+def test_unknown_prefix_characters_are_read_as_unk_and_named(bilingual_run: Path, tmp_path: Path) -> None:
     files = RunFiles(load_config(bilingual_run).run_dir)
-    result = run_module("predict", str(files.root), "--prefix", "我Z爱€", cwd=tmp_path)
-    assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [
-        "error: prefix '我Z爱€': 'Z', '€' not in this run's vocabulary of "
-        f"{len(set(BILINGUAL))} characters; use characters from the training corpus"
-    ]
+    result = run_module("predict", str(files.root), "--prefix", "我Z爱€", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    record = json.loads(result.stdout)
+    assert record["read_as_unk"] == ["Z", "€"] and record["text"].startswith("我Z爱€")
 
 
 def test_consecutive_batches_continue_row_by_row() -> None:
@@ -172,7 +171,7 @@ def test_options_shape_the_corpus(tmp_path: Path) -> None:
     data = lyrics.Lyrics().load(
         lyrics.Options(path=str(path), num_steps=3, max_chars=None, validation_fraction=0.25), seed=0, validation_split=0
     )
-    assert data.state["vocab"] == sorted(set("ab cdef")) and data.validation is not None
+    assert data.state["vocab"] == [*sorted(set("ab cdef")), UNKNOWN] and data.validation is not None
 
 
 def test_generation_needs_only_a_step_function() -> None:
@@ -254,5 +253,5 @@ def test_validation_split_is_refused_in_favour_of_the_tail(tmp_path: Path) -> No
 def test_summary_counts_the_one_hot_kernel_as_simple_rnn_does(tmp_path: Path, cli) -> None:
     path = lyrics_config(tmp_path, BILINGUAL * 3, "summary")
     result = cli("summary", str(path))
-    vocab = len(set(BILINGUAL))
+    vocab = len(set(BILINGUAL)) + 1  # and <unk>
     assert f"simple_rnn_1 (OneHotSimpleRNN): 48 × ({vocab} + 48 + 1) = {48 * (vocab + 49):,}" in result.stdout

@@ -19,10 +19,10 @@ from typing import Any
 import yaml
 
 from rnnlab.errors import RunError
-from rnnlab.run.files import MAXIMISED, RunFiles, best_index, monitor_mode, read_history
+from rnnlab.run.files import GRADIENT_COLUMNS, MAXIMISED, RunFiles, best_index, monitor_mode, read_history
 
 SEARCH_DEPTH = 3
-NOT_METRICS = ("epoch", "learning_rate", "lr")
+NOT_METRICS = ("epoch", "learning_rate", "lr", *GRADIENT_COLUMNS)
 
 
 @dataclass
@@ -39,6 +39,8 @@ class RunRow:
     best_epoch: int | None = None
     test_metric: str | None = None
     test_value: float | None = None
+    baseline_name: str | None = None
+    baseline_value: float | None = None
     wall_time_s: float | None = None
     date: str | None = None
 
@@ -154,7 +156,18 @@ def run_row(folder: Path, root: Path) -> RunRow:
     test = test_score(metrics, headline)
     if test is not None:
         row.test_metric, row.test_value = test
+    row.baseline_name, row.baseline_value = strongest_baseline(metrics)
     return row
+
+
+def strongest_baseline(metrics: dict[str, Any]) -> tuple[str | None, float | None]:
+    """The first of the run's baselines (a dataset lists the strongest first), as ``train`` saved it."""
+    baseline = metrics.get("baseline")
+    scores = baseline.get("scores") if isinstance(baseline, dict) else None
+    for name, value in (scores or {}).items():
+        if isinstance(value, (int, float)):
+            return str(name), float(value)
+    return None, None
 
 
 def safe_row(folder: Path, root: Path) -> RunRow:
@@ -222,7 +235,7 @@ def score(metric: str | None, value: float | None, epoch: int | None = None) -> 
     return f"{metric} {value:.4f}" + (f" @{epoch}" if epoch else "")
 
 
-COLUMNS = ("run", "best", "epochs", "dataset", "layer", "test", "wall", "encoding", "date")
+COLUMNS = ("run", "best", "epochs", "dataset", "layer", "test", "baseline", "wall", "encoding", "date")
 """Every column, most important first: at a narrow width the last ones are left out, the run name never."""
 
 
@@ -234,6 +247,7 @@ def cells(row: RunRow) -> dict[str, str]:
         **{k: "-" if v is None else str(v) for k, v in values.items()},
         "best": best,
         "test": score(row.test_metric, row.test_value),
+        "baseline": score(row.baseline_name, row.baseline_value),
         "wall": f"{row.wall_time_s:.1f} s" if row.wall_time_s is not None else "-",
         "date": row.date or "-",
     }

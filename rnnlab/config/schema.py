@@ -116,6 +116,11 @@ class Training(Section):
     jit_compile: bool | Literal["auto"] = Field(
         "auto", description="compile the training step with XLA (Keras jit_compile); auto = on a GPU, not on the CPU"
     )
+    log_gradients: bool = Field(
+        False,
+        description="history.csv gets grad_norm_mean and grad_norm_max (the global gradient norm before clipping) "
+        "and clip_rate (the fraction of steps clipnorm clipped) per epoch",
+    )
     validation_split: float = Field(0.0, ge=0.0, lt=1.0, description="fraction of training data held out for validation")
     early_stopping: EarlyStopping | None = Field(None, description="EarlyStopping settings, or off")
     checkpoint: Checkpoint = Field(default_factory=Checkpoint, description="ModelCheckpoint settings")
@@ -154,6 +159,15 @@ class Training(Section):
             raise ValueError(
                 f"momentum is only for optimizer sgd or rmsprop (here {self.optimizer!r}); "
                 "remove training.momentum or set training.optimizer=sgd"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _gradients_on_one_device(self) -> Training:
+        if self.log_gradients and self.distribute != "none":
+            raise ValueError(
+                f"log_gradients counts one device's steps and cannot follow distribute {self.distribute!r} yet; "
+                "set training.log_gradients=false or training.distribute=none"
             )
         return self
 

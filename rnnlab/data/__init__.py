@@ -33,6 +33,7 @@ BUILT_IN: dict[str, str] = {
     "imdb": "rnnlab.data.imdb:Imdb",
     "series": "rnnlab.data.series:Series",
     "text": "rnnlab.data.labelled:Text",
+    "longdep": "rnnlab.data.longdep:Longdep",
 }
 
 

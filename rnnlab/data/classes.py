@@ -15,6 +15,25 @@ def confusion(truth: np.ndarray, predicted: np.ndarray, classes: int) -> np.ndar
     return counts
 
 
+def majority(labels: np.ndarray) -> int:
+    """The commonest label (the smallest of equals): what a majority-class baseline always answers."""
+    values, counts = np.unique(np.asarray(labels, dtype=np.int64), return_counts=True)
+    return int(values[np.argmax(counts)]) if len(values) else 0
+
+
+def majority_accuracy(train: np.ndarray, truth: np.ndarray) -> tuple[int, float]:
+    """The training labels' commonest class and the accuracy of answering it for every label of
+    ``truth``; 2-D labels (one per time step) get each position's own commonest class."""
+    train, truth = np.asarray(train, dtype=np.int64), np.asarray(truth, dtype=np.int64)
+    if truth.ndim == 1:
+        answer = majority(train)
+        return answer, round(float(np.mean(truth == answer)), 6) if truth.size else 0.0
+    overall = majority(train)
+    steps = truth.shape[1]
+    per_position = np.array([majority(train[:, t]) if t < train.shape[1] else overall for t in range(steps)])
+    return overall, round(float(np.mean(truth == per_position[None, :])), 6) if truth.size else 0.0
+
+
 def _ratio(top: float, bottom: float) -> float:
     return round(top / bottom, 6) if bottom else 0.0
 
@@ -35,14 +54,14 @@ def scores(truth: np.ndarray, predicted: np.ndarray, labels: list[str], split: s
             "support": there,
         }
     total = int(counts.sum())
-    majority = int(np.argmax(counts.sum(axis=1))) if total else 0
+    commonest = majority(truth)
     return {
         "split": split,
         "samples": total,
         "accuracy": _ratio(float(np.trace(counts)), total),
         "macro_f1": round(float(np.mean([c["f1"] for c in per_class.values()])), 6) if per_class else 0.0,
-        "majority_class": labels[majority] if labels else "",
-        "majority_accuracy": _ratio(float(counts[majority].sum()), total),
+        "majority_class": labels[commonest] if labels else "",
+        "majority_accuracy": _ratio(float(counts[commonest].sum()), total),
         "per_class": per_class,
         "confusion": counts.tolist(),
     }

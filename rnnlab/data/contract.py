@@ -24,6 +24,7 @@ from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
+from rnnlab.data.baselines import Baselines, for_task
 from rnnlab.errors import DataError
 
 TaskKind = Literal["classification", "binary", "regression", "tagging", "language_model"]
@@ -191,6 +192,12 @@ class Dataset(ABC, Generic[O]):
         """Task-specific results of the trained ``model`` on ``data`` (its test split or validation
         tail), called once at the end of ``train``; nothing by default."""
         return Report()
+
+    def baselines(self, options: O, data: Prepared) -> Baselines | None:
+        """What predictors that never look at the input score on the split of the run's headline
+        number (``baselines.for_task``: majority class, training mean, unigram and bigram
+        perplexity), fitted on ``data.train``; override where the dataset knows a better one."""
+        return for_task(data, self.label_name)
 
     def examples(self, options: O, state: dict[str, Any], split: str) -> Split:
         """A whole split in the source's order, encoded with a run's saved ``state`` (``evaluate``, ``show``)."""

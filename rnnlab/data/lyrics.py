@@ -6,6 +6,11 @@ batch i+1 continues row r of batch i, and the model is stateful: the hidden stat
 batches and is reset at each epoch's start. ``random`` sampling shuffles independent windows and
 starts every batch from a zero state. Perplexity, exp(mean cross-entropy per character), is
 added to the logs every epoch.
+
+The vocabulary is counted on the training part only: characters it holds fewer than ``min_count``
+times, and those only the validation tail has, share one ``<unk>`` id, so the model learns how
+likely "some rare character" is and its validation perplexity is honest (and comparable with the
+unigram and bigram baselines, which use the same ids). Generation never emits ``<unk>``.
 """
 
 from __future__ import annotations
@@ -18,9 +23,9 @@ import numpy as np
 from pydantic import Field
 
 from rnnlab import fetch
-from rnnlab.data.chars import char_ids, quoted, unknown, vocabulary
+from rnnlab.data.chars import UNKNOWN, char_ids, counted_vocabulary, quoted, unknown, unknown_id
 from rnnlab.data.contract import Dataset, DatasetOptions, FitPlan, Prediction, Predictor, Prepared, Split, TaskSpec
-from rnnlab.data.sampling import generate
+from rnnlab.data.sampling import StepFn, generate
 from rnnlab.errors import DataError
 
 URL = "https://raw.githubusercontent.com/d2l-ai/d2l-zh/v1.0.0/data/jaychou_lyrics.txt.zip"
@@ -39,6 +44,11 @@ class Options(DatasetOptions):
         "consecutive", description="consecutive: batches continue each other, state carried; random: independent windows"
     )
     validation_fraction: float = Field(0.0, ge=0.0, lt=1.0, description="the tail of the corpus held out for validation")
+    min_count: int = Field(
+        2,
+        ge=1,
+        description="characters seen fewer times in the training part (and any only the validation tail has) share one <unk> id",
+    )
 
 
 def corpus_file(options: Options) -> Path:
@@ -123,15 +133,33 @@ def add_perplexity(logs: dict[str, Any] | None) -> None:
 
 
 def encode_prefix(text: str, vocab: list[str]) -> list[int]:
+    """The prefix's ids; characters the vocabulary lacks are its ``<unk>``, or refused by a vocabulary
+    without one (a run trained before ``min_count``)."""
     if not text:
-        raise DataError("empty prefix; give at least one character, e.g. --prefix " + "".join(vocab[-2:]))
+        raise DataError(
+            "empty prefix; give at least one character, e.g. --prefix " + "".join(c for c in vocab if c != UNKNOWN)[-2:]
+        )
     missing = unknown(text, vocab)
-    if missing:
+    if missing and unknown_id(vocab) is None:
         raise DataError(
             f"prefix {text!r}: {quoted(missing)} not in this run's vocabulary of {len(vocab)} "
             "characters; use characters from the training corpus"
         )
     return char_ids(text, vocab).tolist()
+
+
+def never_unknown(step: StepFn, unk: int | None) -> StepFn:
+    """``step`` with the ``<unk>`` logit at minus infinity: greedy or sampled, generation picks a real character."""
+    if unk is None:
+        return step
+
+    def masked(ids: np.ndarray, state: Any) -> tuple[np.ndarray, Any]:
+        logits, state = step(ids, state)
+        logits = np.array(logits, dtype=np.float64)
+        logits[:, unk] = -np.inf
+        return logits, state
+
+    return masked
 
 
 class Lyrics(Dataset[Options]):
@@ -144,14 +172,14 @@ class Lyrics(Dataset[Options]):
                 "data.validation_fraction instead"
             )
         text = read_corpus(options)
-        vocab = vocabulary(text)
-        if len(vocab) < 2:
+        cut = len(text) - int(round(len(text) * options.validation_fraction))
+        vocab = counted_vocabulary(text[:cut], options.min_count)
+        if len(set(text[:cut])) < 2:
             raise DataError(
-                f"{options.path or 'the corpus'}: holds only the character {quoted(vocab)}; a language model needs a "
-                "text of at least two different characters"
+                f"{options.path or 'the corpus'}: holds only the character {quoted(sorted(set(text[:cut])))}; a language "
+                "model needs a text of at least two different characters"
             )
         ids = char_ids(text, vocab)
-        cut = len(ids) - int(round(len(ids) * options.validation_fraction))
         train = windows(ids[:cut], options.num_steps, "training text")
         validation = windows(ids[cut:], options.num_steps, "validation tail") if cut < len(ids) else None
         task = TaskSpec(kind="language_model", timesteps=options.num_steps, vocab_size=len(vocab), num_classes=len(vocab))
@@ -175,14 +203,16 @@ class Lyrics(Dataset[Options]):
     def predict(
         self, options: Options, state: dict[str, Any], model: Predictor, texts: list[str], params: dict[str, Any]
     ) -> list[Prediction]:
-        """Each prefix read into the state one character at a time, then ``length`` characters generated
-        through ``model.step``, so generation never re-reads its own text."""
+        """Each prefix read into the state one character at a time (rare or unseen ones as ``<unk>``,
+        listed in the record), then ``length`` characters generated through ``model.step``, so
+        generation never re-reads its own text."""
         vocab: list[str] = state["vocab"]
         prefixes = [encode_prefix(text, vocab) for text in texts]
+        step = never_unknown(model.step, unknown_id(vocab))
         out = []
         for text, prefix in zip(texts, prefixes):
             ids = generate(
-                model.step,
+                step,
                 prefix,
                 int(params.get("length", 50)),
                 temperature=float(params.get("temperature", 0.0)),
@@ -190,6 +220,8 @@ class Lyrics(Dataset[Options]):
                 seed=params.get("seed"),
             )
             generated = "".join(vocab[i] for i in ids)
-            record = {"prefix": text, "generated": generated, "text": text + generated}
+            record: dict[str, Any] = {"prefix": text, "generated": generated, "text": text + generated}
+            if unknown(text, vocab):
+                record["read_as_unk"] = unknown(text, vocab)
             out.append(Prediction(line=text + generated, record=record))
         return out

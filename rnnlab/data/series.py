@@ -29,7 +29,7 @@ import numpy as np
 from pydantic import Field
 
 from rnnlab import fetch
-from rnnlab.data.contract import Dataset, DatasetOptions, Prediction, Predictor, Prepared, Report, Split, TaskSpec
+from rnnlab.data.contract import Baselines, Dataset, DatasetOptions, Prediction, Predictor, Prepared, Report, Split, TaskSpec
 from rnnlab.errors import ConfigError, DataError
 from rnnlab.runtime import keras
 
@@ -412,17 +412,39 @@ class Series(Dataset[Options]):
     def report(self, options: Options, data: Prepared, model: Predictor) -> Report:
         if not isinstance(data, SeriesData):
             return Report()
-        split_name = "test" if data.test is not None else "validation" if data.validation is not None else None
-        if split_name is None:
+        found = scored_split(data)
+        if found is None:
             return Report(lines=["Forecast: no test or validation part to score (set data.test_fraction)"])
-        split = data.test if split_name == "test" else data.validation
-        assert split is not None
+        split_name, split = found
         scored = score(options, data, model, split, data.starts[split_name])
         return Report(
             metrics=scored.metrics(split_name),
             lines=[scored.line(split_name)],
             figures={"forecast.png": scored.figure(options, split_name)},
         )
+
+    def baselines(self, options: Options, data: Prepared) -> Baselines | None:
+        """The report's naive forecasts (last value, seasonal naive) on the split it scores, in the
+        series' units: RMSE beside the model's ``test_rmse``, MAE in the details."""
+        found = scored_split(data) if isinstance(data, SeriesData) else None
+        if found is None:
+            return None
+        assert isinstance(data, SeriesData)
+        split_name, _ = found
+        starts = data.starts[split_name]
+        truth = targets(data, starts)
+        scores = {name: errors(values, truth) for name, values in naive_forecasts(data, starts).items()}
+        rmse = {name: float(s["rmse_all"]) for name, s in scores.items()}
+        return Baselines(split_name, "rmse", rmse, {f"{name}_mae": s["mae_all"] for name, s in scores.items()})
+
+
+def scored_split(data: SeriesData) -> tuple[str, Split] | None:
+    """The part a series run is scored on: its test tail, else its validation tail."""
+    if data.test is not None:
+        return "test", data.test
+    if data.validation is not None:
+        return "validation", data.validation
+    return None
 
 
 def history_arrays(text: str, state: dict[str, Any], options: Options) -> tuple[np.ndarray, np.ndarray, list[str], str]:
@@ -603,14 +625,26 @@ def score(options: Options, data: SeriesData, model: Predictor, split: Split, st
     transform, season, h = state["transform"], state["season"], state["horizon"]
     d = lag(transform, season)
     scaler = Scaler.from_state(state["scaler"])
-    steps = np.arange(h)
-    truth = raw[starts[:, None] + steps]
+    truth = targets(data, starts)
     out = np.asarray(model(split.x), dtype=np.float64).reshape(len(split), h)
     history = raw[starts[:, None] + np.arange(-max(d, 1), 0)]
-    forecasts = {"model": inverse(scaler.target(out), history, transform, season)}
-    forecasts["last_value"] = np.repeat(raw[starts - 1][:, None], h, axis=1)
+    forecasts = {"model": inverse(scaler.target(out), history, transform, season), **naive_forecasts(data, starts)}
+    return Scored(data, starts, truth, forecasts)
+
+
+def targets(data: SeriesData, starts: np.ndarray) -> np.ndarray:
+    """The true values each window forecasts, (windows, horizon), in the series' units."""
+    return data.raw[starts[:, None] + np.arange(data.state["horizon"])]
+
+
+def naive_forecasts(data: SeriesData, starts: np.ndarray) -> dict[str, np.ndarray]:
+    """``last_value`` and, with a season whose history reaches back far enough, ``seasonal_naive``:
+    (windows, horizon) forecasts in the series' units that never look at a model."""
+    raw, season, h = data.raw, data.state["season"], data.state["horizon"]
+    steps = np.arange(h)
+    forecasts = {"last_value": np.repeat(raw[starts - 1][:, None], h, axis=1)}
     if season is not None:
         back = starts[:, None] + steps - season * (steps // season + 1)
         if back.min() >= 0:
             forecasts["seasonal_naive"] = raw[back]
-    return Scored(data, starts, truth, forecasts)
+    return forecasts

@@ -64,4 +64,7 @@ class OneHotSimpleRNN(k.layers.SimpleRNN):
 
 
 def custom_objects() -> dict[str, Any]:
-    return {"OneHotSimpleRNN": OneHotSimpleRNN}
+    """What ``model.keras`` may name besides Keras's own: this layer and the gradient-logging optimizers."""
+    from rnnlab.model.optimizers import LOGGED
+
+    return {"OneHotSimpleRNN": OneHotSimpleRNN, **{cls.__name__: cls for cls in LOGGED.values()}}

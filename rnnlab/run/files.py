@@ -336,6 +336,9 @@ def read_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+GRADIENT_COLUMNS = ("grad_norm_mean", "grad_norm_max", "clip_rate")
+"""history.csv columns of ``training.log_gradients``: facts about the optimisation, not metrics of the model."""
+
 MAXIMISED = ("accuracy", "auc", "precision", "recall")
 """Metrics where larger is better (also as ``val_…``); every other one, loss and perplexity included, is minimised."""
 

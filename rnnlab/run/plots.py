@@ -3,6 +3,7 @@ picture (SimpleRNN vs LSTM, one-hot vs Embedding)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -110,6 +111,24 @@ def plot_curves(
     fig.suptitle(title)
     fig.tight_layout()
     save_png(fig, target)
+
+
+def gradient_figure(norms: dict[str, Sequence[float]]) -> Any:
+    """‖∂loss/∂h_t‖ against the time step t, one line per run (``rnnlab.train.gradients``), on a log
+    axis so that a gradient shrinking by a factor per step back is a straight line; the title names
+    the runs. The caller saves it (``save_png``)."""
+    fig, ax = pyplot().subplots(figsize=(7, 4.2))
+    for label, values in norms.items():
+        steps = range(1, len(values) + 1)
+        ax.plot(steps, values, label=label, marker="." if len(values) < MARKERS_BELOW else None)
+    ax.set_yscale("log", nonpositive="mask")
+    ax.set_xlabel("time step t (the loss is computed after the last)")
+    ax.set_ylabel("‖∂loss/∂h_t‖ (mean over samples)")
+    ax.set_title(f"Gradient of the loss w.r.t. h_t: {', '.join(norms)}")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend()
+    fig.tight_layout()
+    return fig
 
 
 def available_metrics(history: dict[str, list[float]]) -> list[str]:

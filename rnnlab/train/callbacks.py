@@ -1,5 +1,5 @@
-"""The trainer's own Keras callbacks: the best checkpoint, early stopping that survives a resume, and
-per-epoch dropout seeds. Each is one class with one job, on Keras's public ``Callback`` API only.
+"""The trainer's own Keras callbacks: the best checkpoint, early stopping that survives a resume,
+per-epoch dropout seeds and the epoch's gradient norms. Each is one class with one job, on Keras's public ``Callback`` API only.
 
 "Better" is ``rnnlab.run.files.monitor_mode``'s rule, shared with the metrics summary and
 ``rnnlab runs``, so ``train``'s best epoch and the table's are always the same epoch.
@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rnnlab import atomic
-from rnnlab.run.files import monitor_mode
+from rnnlab.model.optimizers import epoch_tallies, reset_tallies
+from rnnlab.run.files import GRADIENT_COLUMNS, monitor_mode
 from rnnlab.runtime import keras
 
 if TYPE_CHECKING:
@@ -219,3 +220,23 @@ class EpochSeeds(k.callbacks.Callback):
             digest = hashlib.sha256(f"{self.seed}:{index}".encode()).digest()
             start = int.from_bytes(digest[:4], "little") % (2**31 - 1)
             variable.assign(np.array([start, epoch * 1_000_003], dtype=variable.dtype))
+
+
+class GradientLog(k.callbacks.Callback):
+    """Puts the epoch's gradient norms into the logs, so ``CSVLogger`` writes them to ``history.csv``
+    (``training.log_gradients``): the mean and the largest global norm before clipping over the
+    epoch's steps, and the fraction of steps ``global_clipnorm`` clipped (0 without it). The
+    counting is done by the model's ``Logged<Name>`` optimizer (``rnnlab.model.optimizers``); this
+    callback only resets it at each epoch's start and reads it at the end. Run it before ``CSVLogger``.
+    """
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        reset_tallies(self.model.optimizer)
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        tallies = epoch_tallies(self.model.optimizer)
+        if logs is None or tallies is None or not tallies["steps"]:
+            return
+        steps = tallies["steps"]
+        values = (tallies["norm_sum"] / steps, tallies["norm_max"], tallies["clipped"] / steps)
+        logs.update(zip(GRADIENT_COLUMNS, values))

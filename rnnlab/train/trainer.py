@@ -31,9 +31,11 @@ from rnnlab.data.contract import Dataset, Prepared, TaskSpec
 from rnnlab.errors import ConfigError, RunError
 from rnnlab.model.builder import build_model, loss_and_metrics
 from rnnlab.model.numpy_engine import save_weights
+from rnnlab.model.optimizers import LOGGED, epoch_tallies
 from rnnlab.model.params import summarize
 from rnnlab.model.stepping import KerasPredictor
 from rnnlab.run.files import (
+    GRADIENT_COLUMNS,
     RunFiles,
     best_index,
     best_value,
@@ -49,7 +51,7 @@ from rnnlab.run.opening import backup_exists, check_same_model, load_saved_model
 from rnnlab.run.plots import plot_curves, save_png
 from rnnlab.runtime import keras, tensorflow
 from rnnlab.train import distribute, schedules, tracking
-from rnnlab.train.callbacks import BestCheckpoint, CarriedEarlyStopping, EpochSeeds, all_finite
+from rnnlab.train.callbacks import BestCheckpoint, CarriedEarlyStopping, EpochSeeds, GradientLog, all_finite
 from rnnlab.train.pipeline import array_batches, epoch_batches, evaluate_split, fit_data, padded_batches
 from rnnlab.train.resume import (
     ResumePoint,
@@ -87,7 +89,8 @@ def make_optimizer(config: Config) -> Any:
     t = config.training
     classes = {"adam": "Adam", "sgd": "SGD", "rmsprop": "RMSprop", "adagrad": "Adagrad", "adamw": "AdamW"}
     momentum = {"momentum": t.momentum} if t.momentum else {}
-    return getattr(k.optimizers, classes[t.optimizer])(learning_rate=t.learning_rate, global_clipnorm=t.clipnorm, **momentum)
+    cls = LOGGED[classes[t.optimizer]] if t.log_gradients else getattr(k.optimizers, classes[t.optimizer])
+    return cls(learning_rate=t.learning_rate, global_clipnorm=t.clipnorm, **momentum)
 
 
 def compile_model(model: Any, config: Config, spec: TaskSpec) -> Any:
@@ -239,6 +242,7 @@ def load_or_build(config: Config, data: Prepared, files: RunFiles, fresh: bool, 
     if not fresh and files.model.is_file() and files.config.is_file():
         check_same_model(files, config, data.state)
         model = load_saved_model(files)
+        check_gradient_logging(files, model, config)
         model.optimizer.learning_rate.assign(config.training.learning_rate)
         return model, completed_epochs(files)
     if not fresh and backup_exists(files) and files.config.is_file():
@@ -251,6 +255,16 @@ def load_or_build(config: Config, data: Prepared, files: RunFiles, fresh: bool, 
         for folder in (files.backup, files.tensorboard, files.export):
             shutil.rmtree(folder, ignore_errors=True)
     return compile_model(build_model(config.model, data.spec, batch_size), config, data.spec), 0
+
+
+def check_gradient_logging(files: RunFiles, model: Any, config: Config) -> None:
+    """A continued run keeps the optimizer (and the history columns) it was trained with."""
+    logging_now = epoch_tallies(model.optimizer) is not None
+    if logging_now != config.training.log_gradients:
+        raise RunError(
+            f"{files.root}: this run was trained with training.log_gradients={str(logging_now).lower()} but the config says "
+            f"{str(config.training.log_gradients).lower()}; set it back, or pass --fresh to `rnnlab train` to start over"
+        )
 
 
 def callbacks(
@@ -269,6 +283,7 @@ def callbacks(
     monitor = resolve_monitor(t.checkpoint.monitor, has_validation)
     best_before = best_value(read_history(files.history).get(monitor, []), monitor) if appending else None
     chosen = [
+        *([GradientLog()] if t.log_gradients else []),
         EpochSeeds(config.experiment.seed),
         BestCheckpoint(
             files.best_weights,
@@ -326,7 +341,7 @@ def summarise_history(history: dict[str, list[float]], monitor: str) -> dict[str
     if not history.get("epoch"):
         return {"epochs": 0}
     best = best_index(history.get(monitor, history["loss"]), monitor) or 0
-    metric_names = [k for k in history if k not in ("epoch", schedules.LR_COLUMN)]
+    metric_names = [k for k in history if k not in ("epoch", schedules.LR_COLUMN, *GRADIENT_COLUMNS)]
     return {
         "epochs": len(history["epoch"]),
         "monitor": monitor,
@@ -334,6 +349,12 @@ def summarise_history(history: dict[str, list[float]], monitor: str) -> dict[str
         "best": {k: _clean(history[k][best]) for k in metric_names},
         "final": {k: _clean(history[k][-1]) for k in metric_names},
     }
+
+
+def headline_value(metrics: dict[str, Any], key: str) -> float | None:
+    """The model's number the baselines sit beside: a test score, else the best epoch's value."""
+    value = metrics[key] if key in metrics else (metrics.get("best") or {}).get(key)
+    return value if isinstance(value, (int, float)) else None
 
 
 def _clean(value: float) -> float | None:
@@ -475,13 +496,16 @@ def _train_locked(
         metrics.update(evaluate_split(model, data.test, config, spec))
     report = chosen.report(config.data, data, KerasPredictor(model, spec, config.model.encoding))
     metrics.update(report.metrics)
+    baselines = chosen.baselines(config.data, data)
+    if baselines is not None:
+        metrics["baseline"] = baselines.as_dict(headline_value(metrics, baselines.model_key))
 
     atomic.write_with(files.model, model.save)
     atomic.write_with(files.numpy_weights, lambda tmp: save_weights(model, tmp))
     atomic.write_text(files.weights_dump, weights_dump(trainable_variables(model)))
     atomic.write_text(files.summary, summarize(model).text())
     plot_curves(
-        history,
+        {k: v for k, v in history.items() if k not in GRADIENT_COLUMNS},
         files.curves,
         title=f"{config.name}: {config.model.layer} on {config.data.dataset}",
         best_epoch=metrics.get("best_epoch"),
