@@ -53,6 +53,7 @@ GOODS: dict[str, dict[str, Any]] = {
         "model": {"encoding": "embedding", "embedding_dim": 4, "units": 3},
         "training": {"epochs": 1, "batch_size": 4},
     },
+    "longdep": {"data": {"dataset": "longdep", "length": 5, "samples": 40}, "model": {"units": 3}, "training": {"epochs": 1}},
     "text": {
         "data": {"dataset": "text", "path": "texts.csv", "num_words": 20, "maxlen": 8, "test_fraction": 0.25},
         "model": {"encoding": "embedding", "embedding_dim": 4, "units": 3},
@@ -360,6 +361,25 @@ CASES: list[Case] = [
     # out-of-range values
     Case("units-0", T, "model.units: input should be greater than or equal to 1 (got 0)", good(model={"units": 0})),
     Case(
+        "log-gradients-distributed",
+        T,
+        "log_gradients counts one device's steps and cannot follow distribute 'mirrored' yet",
+        good(training={"log_gradients": True, "distribute": "mirrored"}),
+    ),
+    Case(
+        "log-gradients-changed-on-continue",
+        (*T, "--set", "training.log_gradients=true"),
+        "this run was trained with training.log_gradients=false but the config says true",
+        setup="trained",
+    ),
+    Case(
+        "longdep-prefix-length",
+        (*P, "-p", "ab"),
+        "input 'ab' has 2 character(s) but this run reads 6",
+        GOODS["longdep"],
+        setup="trained",
+    ),
+    Case(
         "momentum-with-adam",
         T,
         "momentum is only for optimizer sgd or rmsprop (here 'adam'); remove training.momentum",
@@ -598,13 +618,6 @@ CASES: list[Case] = [
         patch=OFFLINE,
     ),
     # lyrics: predict
-    Case(
-        "lyrics-prefix-outside-vocabulary",
-        (*P, "-p", "xyz"),
-        "prefix 'xyz': 'x', 'y', 'z' not in this run's vocabulary of 17 characters",
-        setup="trained",
-        **LY,
-    ),
     Case("lyrics-prefix-empty", (*P, "-p", ""), "empty prefix; give at least one character", setup="trained", **LY),
     Case(
         "lyrics-predict-changed-num-steps",
