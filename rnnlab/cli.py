@@ -557,6 +557,9 @@ def inspect_command(
     embeddings: Annotated[
         bool, typer.Option("--embeddings", help="draw the learned Embedding vectors instead (PCA to 2-D beyond 2 dimensions)")
     ] = False,
+    gradients: Annotated[
+        bool, typer.Option("--gradients", help="draw ‖∂loss/∂h_t‖ against t for a batch (vanishing gradients; loads TensorFlow)")
+    ] = False,
     top: Annotated[int, typer.Option("--top", min=1, help="--embeddings: label this many tokens (the most frequent first)")] = 30,
     out: Annotated[Path | None, typer.Option(help="folder for the PNGs; default RUN/inspect/", show_default=False)] = None,
     as_json: JsonOpt = False,
@@ -566,7 +569,7 @@ def inspect_command(
     as heatmaps (or --embeddings: the learned token vectors in the plane)."""
     from rnnlab.commands.inspect import inspect_run
 
-    found = inspect_run(target, input_, embeddings=embeddings, top=top, out=out, overrides=tuple(set_ or []))
+    found = inspect_run(target, input_, embeddings=embeddings, gradients=gradients, top=top, out=out, overrides=tuple(set_ or []))
     typer.echo(json_text(found.as_dict()) if as_json else "\n".join(found.text_lines()))
 
 

@@ -303,9 +303,8 @@ def test_each_bad_request_is_one_error_line(cli, runs: dict[str, Path], tmp_path
         (["inspect", onehot, "--input", "cd"], "has 2 letter(s) but this run reads 3"),
         (["inspect", onehot, "--input", " "], "--input is empty"),
         (["inspect", lyrics, "--input", "分开" * 4], "8 steps, but this run's model reads at most 6"),
-        (["inspect", lyrics, "--input", "分开x"], "'x' not in this run's vocabulary"),
         (["inspect", str(untrained), "--input", "abc"], "no trained model yet"),
-        (["inspect", lyrics, "--input", "分开", "--embeddings"], "--input and --embeddings draw different pictures"),
+        (["inspect", lyrics, "--input", "分开", "--embeddings"], "--input, --embeddings and --gradients draw different pictures"),
         (["inspect", lyrics], "nothing to inspect; give --input TEXT"),
         (["inspect", onehot, "--embeddings"], "no Embedding layer to draw (model.encoding: onehot)"),
         (["inspect", onehot, "--input", "cde", "--out", str(tmp_path / "a_file")], "a file, not a folder"),
@@ -319,3 +318,18 @@ def test_each_bad_request_is_one_error_line(cli, runs: dict[str, Path], tmp_path
         assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], (args, result.stderr)
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before, "a refused request wrote files"
     assert not (runs["alphabet_onehot"] / "inspect").exists()
+
+
+def test_gradients_are_the_trainers_measure_drawn_per_step(cli, runs: dict[str, Path], tmp_path: Path) -> None:
+    from rnnlab.train.gradients import run_hidden_gradients
+
+    run = runs["alphabet_onehot"]
+    result = cli("inspect", str(run), "--gradients", "--out", str(tmp_path), "--json")
+    assert result.exit_code == 0, result.stderr
+    found = json.loads(result.stdout)
+    expected = run_hidden_gradients(run).norms
+    assert len(found["gradient_norms"]) == open_run(run).spec.timesteps == len(expected)
+    np.testing.assert_allclose(found["gradient_norms"], expected, rtol=1e-4)
+    assert all(n > 0 for n in found["gradient_norms"])
+    assert found["files"] == [str(tmp_path / "gradients.png")]
+    assert_readable_png(tmp_path / "gradients.png")

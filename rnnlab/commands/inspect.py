@@ -172,6 +172,36 @@ class EmbeddingMap:
         return written(self.files)
 
 
+@dataclass
+class GradientCurve:
+    """‖∂loss/∂h_t‖ over the time steps of one batch (``rnnlab.train.gradients``), and its picture."""
+
+    run: Path
+    layer: str
+    split: str
+    samples: int
+    norms: np.ndarray
+    files: dict[Path, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "run": str(self.run),
+            "layer": self.layer,
+            "split": self.split,
+            "samples": self.samples,
+            "gradient_norms": rounded(self.norms),
+            "files": [str(p) for p in self.files],
+        }
+
+    def text_lines(self) -> list[str]:
+        first, last = float(self.norms[0]), float(self.norms[-1])
+        return [
+            f"‖∂loss/∂h_t‖ of {self.layer} over {len(self.norms)} steps ({self.samples} {self.split} samples): "
+            f"{last:.3g} at the last step, {first:.3g} at the first ({first / last if last else float('inf'):.3g}×)",
+            *written(self.files),
+        ]
+
+
 def written(files: dict[Path, str]) -> list[str]:
     return [f"Wrote {path}: {what}" for path, what in files.items()]
 
@@ -188,14 +218,16 @@ def inspect_run(
     top: int = DEFAULT_TOP,
     out: Path | None = None,
     overrides: tuple[str, ...] = (),
-) -> Inspection | EmbeddingMap:
-    """``rnnlab inspect``: one input's trace (``text``) or the embedding (``embeddings``), drawn into
-    ``out`` (default the run folder's ``inspect/``)."""
-    if embeddings and text is not None:
-        raise ConfigError("--input and --embeddings draw different pictures; give one of them")
-    if not embeddings and text is None:
+    gradients: bool = False,
+) -> Inspection | EmbeddingMap | GradientCurve:
+    """``rnnlab inspect``: one input's trace (``text``), the embedding (``embeddings``) or the gradient
+    reaching each time step (``gradients``; the one mode that needs TensorFlow), drawn into ``out``
+    (default the run folder's ``inspect/``)."""
+    if (text is not None) + embeddings + gradients > 1:
+        raise ConfigError("--input, --embeddings and --gradients draw different pictures; give one of them")
+    if not embeddings and not gradients and text is None:
         raise ConfigError(
-            "nothing to inspect; give --input TEXT (one input, as `rnnlab predict --prefix` takes it) or --embeddings"
+            "nothing to inspect; give --input TEXT (one input, as `rnnlab predict --prefix` takes it), --embeddings or --gradients"
         )
     if text is not None and not text.strip():
         raise DataError("--input is empty; give one input, as `rnnlab predict --prefix` takes it")
@@ -205,6 +237,8 @@ def inspect_run(
         raise RunError(f"--out {folder}: a file, not a folder; give a folder for the pictures")
     if embeddings:
         return embedding_map(run, top, InspectFiles(folder))
+    if gradients:
+        return gradient_curve(run, InspectFiles(folder))
     assert text is not None
     return trace_input(run, text, InspectFiles(folder))
 
@@ -352,6 +386,22 @@ def embedding_map(run: Run, top: int, files: InspectFiles) -> EmbeddingMap:
         files.embeddings,
         f"{len(table)} token vectors, {how}",
         lambda: inspect_plots.embedding_figure(points, names, labelled, title, axes_names),
+    )
+    draw(found.files, [figure])
+    return found
+
+
+def gradient_curve(run: Run, files: InspectFiles) -> GradientCurve:
+    from rnnlab.run.plots import gradient_figure
+    from rnnlab.train.gradients import run_hidden_gradients
+
+    measured = run_hidden_gradients(run.files.root)
+    found = GradientCurve(run.files.root, measured.layer, measured.split, measured.samples, measured.norms)
+    label = f"{measured.run} ({measured.layer})"
+    figure = (
+        files.gradients,
+        f"‖∂loss/∂h_t‖ over {len(measured.norms)} steps, {measured.samples} {measured.split} samples",
+        lambda: gradient_figure({label: list(measured.norms)}),
     )
     draw(found.files, [figure])
     return found

@@ -295,6 +295,10 @@ class InspectFiles:
     def embeddings(self) -> Path:
         return self.root / "embeddings.png"
 
+    @property
+    def gradients(self) -> Path:
+        return self.root / "gradients.png"
+
 
 def safe_name(name: str) -> str:
     """A Keras layer name as a plain file-name part (``lstm_1``); anything else becomes ``_``."""
