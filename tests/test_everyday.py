@@ -26,7 +26,7 @@ def test_quiet_prints_only_the_result_and_log_every_one_line_per_n_epochs(cli, t
     config = shipped_config("alphabet_onehot", tmp_path, training={"epochs": 4})
     quiet = cli("train", str(config), "--quiet")
     assert quiet.exit_code == 0, quiet.output
-    assert [line.split(":")[0] for line in quiet.stdout.splitlines()] == ["Run folder", "Epochs"]
+    assert [line.split(":")[0] for line in quiet.stdout.splitlines()] == ["Run folder", "Epochs", "Baseline (train)"]
     logged = cli("train", str(config), "--fresh", "--log-every", "2")
     epoch_lines = [line for line in logged.stdout.splitlines() if line.startswith("epoch ")]
     assert [line.split(" - ")[0] for line in epoch_lines] == ["epoch 2/4", "epoch 4/4"]
