@@ -68,6 +68,10 @@ BAD_FILES = [
     ({"data": {"dataset": "alphabet"}, "experiment": {"name": "/abs/path"}}, "must be a plain folder name"),
     ({"data": {"dataset": "alphabet"}, "trainin": {}}, "unknown key 'trainin'; did you mean 'training'?"),
     ({"data": {"dataset": "alphabet"}, "model": 3}, "model must be a section"),
+    (
+        {"data": {"dataset": "alphabet"}, "model": {"layer": "gru", "forget_bias": 3}},
+        "forget_bias is only for layer lstm (here 'gru'); remove model.forget_bias or set model.layer=lstm",
+    ),
 ]
 
 

@@ -73,10 +73,11 @@ def test_its_baseline_is_chance() -> None:
     assert abs(found.scores["majority_class"] - 1 / 8) < 0.08
 
 
-def test_the_shipped_pair_differs_only_in_the_layer() -> None:
+def test_the_shipped_pair_differs_only_in_the_layer_and_its_forget_gate() -> None:
     simple, lstm = (yaml.safe_load((CONFIGS / f"longdep_{name}.yaml").read_text()) for name in ("simplernn", "lstm"))
     assert simple["data"] == lstm["data"] and simple["training"] == lstm["training"]
-    assert {k: v for k, v in simple["model"].items() if k != "layer"} == {k: v for k, v in lstm["model"].items() if k != "layer"}
-    assert (simple["model"]["layer"], lstm["model"]["layer"]) == ("simple_rnn", "lstm")
+    own = ("layer", "forget_bias")
+    assert {k: v for k, v in simple["model"].items() if k not in own} == {k: v for k, v in lstm["model"].items() if k not in own}
+    assert (simple["model"]["layer"], lstm["model"]["layer"], lstm["model"]["forget_bias"]) == ("simple_rnn", "lstm", 3.0)
     for name in ("simplernn", "lstm"):
         assert load_config(CONFIGS / f"longdep_{name}.yaml").data.dataset == "longdep"

@@ -58,6 +58,19 @@ class ModelConfig(Section):
     dropout: float = Field(0.0, ge=0.0, lt=1.0, description="input dropout of each recurrent layer")
     recurrent_dropout: float = Field(0.0, ge=0.0, lt=1.0, description="dropout on each recurrent layer's state h_{t-1}")
     bidirectional: bool = Field(False, description="wrap each recurrent layer in Bidirectional")
+    forget_bias: float = Field(
+        1.0,
+        description="lstm: the forget gate's starting bias (Keras's unit_forget_bias is 1.0, σ(1) ≈ 0.73 kept per step); "
+        "larger keeps the cell's past from the first epoch, for long dependencies",
+    )
+
+    @model_validator(mode="after")
+    def _forget_bias_needs_lstm(self) -> ModelConfig:
+        if self.forget_bias != 1.0 and self.layer != "lstm":
+            raise ValueError(
+                f"forget_bias is only for layer lstm (here {self.layer!r}); remove model.forget_bias or set model.layer=lstm"
+            )
+        return self
 
 
 class EarlyStopping(Section):

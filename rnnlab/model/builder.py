@@ -96,7 +96,29 @@ def build_model(cfg: ModelConfig, spec: TaskSpec, batch_size: int | None = None)
         layers.append(k.layers.CategoryEncoding(spec.vocab_size, output_mode="one_hot", name="onehot"))
     layers += recurrent_layers(cfg, spec, stateful=batch_size is not None)
     layers.append(output_layer(spec))
-    return k.Sequential(layers, name=f"{cfg.layer}_{spec.kind}")
+    model = k.Sequential(layers, name=f"{cfg.layer}_{spec.kind}")
+    if cfg.layer == "lstm" and cfg.forget_bias != 1.0:
+        set_forget_bias(model, cfg.forget_bias)
+    return model
+
+
+def lstm_cells(model: Any) -> list[Any]:
+    """Every LSTM cell of a model, both directions of a Bidirectional one included."""
+    k = keras()
+    found = []
+    for layer in model.layers:
+        wrapped = [layer.forward_layer, layer.backward_layer] if isinstance(layer, k.layers.Bidirectional) else [layer]
+        found += [one.cell for one in wrapped if isinstance(one, k.layers.LSTM)]
+    return found
+
+
+def set_forget_bias(model: Any, value: float) -> None:
+    """Starts each LSTM's forget gate at ``value`` (Keras's gate order i, f, c, o): σ(value) of the cell is
+    kept per step, so a larger value lets a gradient reach far back before the gate has learnt anything."""
+    for cell in lstm_cells(model):
+        bias = np.array(cell.bias.numpy())
+        bias[cell.units : 2 * cell.units] = value
+        cell.bias.assign(bias)
 
 
 def loss_and_metrics(spec: TaskSpec) -> tuple[Any, list[Any]]:
