@@ -97,19 +97,24 @@ def build_model(cfg: ModelConfig, spec: TaskSpec, batch_size: int | None = None)
     layers += recurrent_layers(cfg, spec, stateful=batch_size is not None)
     layers.append(output_layer(spec))
     model = k.Sequential(layers, name=f"{cfg.layer}_{spec.kind}")
-    if cfg.layer == "lstm" and cfg.forget_bias != 1.0:
+    if cfg.forget_bias != 1.0:  # the config allows it for LSTMs only
         set_forget_bias(model, cfg.forget_bias)
     return model
 
 
+def unwrapped_layers(model: Any) -> list[Any]:
+    """A model's layers in order, each Bidirectional one replaced by its two directions (the layers
+    that own the cells and the states)."""
+    k = keras()
+    found: list[Any] = []
+    for layer in model.layers:
+        found += [layer.forward_layer, layer.backward_layer] if isinstance(layer, k.layers.Bidirectional) else [layer]
+    return found
+
+
 def lstm_cells(model: Any) -> list[Any]:
     """Every LSTM cell of a model, both directions of a Bidirectional one included."""
-    k = keras()
-    found = []
-    for layer in model.layers:
-        wrapped = [layer.forward_layer, layer.backward_layer] if isinstance(layer, k.layers.Bidirectional) else [layer]
-        found += [one.cell for one in wrapped if isinstance(one, k.layers.LSTM)]
-    return found
+    return [layer.cell for layer in unwrapped_layers(model) if isinstance(layer, keras().layers.LSTM)]
 
 
 def set_forget_bias(model: Any, value: float) -> None:

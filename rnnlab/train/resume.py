@@ -38,6 +38,7 @@ import numpy as np
 from rnnlab import atomic
 from rnnlab.config import Config
 from rnnlab.errors import Interrupted, RunError
+from rnnlab.model.builder import unwrapped_layers
 from rnnlab.run.files import RunFiles
 from rnnlab.runtime import keras
 
@@ -140,10 +141,7 @@ def carried_variables(model: Any) -> list[Any]:
     saved = {id(v) for v in model.weights}
     seeds = [v for v in model.variables if id(v) not in saved]
     rnns = [
-        rnn
-        for layer in model.layers
-        for rnn in (layer, getattr(layer, "forward_layer", None), getattr(layer, "backward_layer", None))
-        if rnn is not None and getattr(rnn, "stateful", False) and getattr(rnn, "states", None) is not None
+        rnn for rnn in unwrapped_layers(model) if getattr(rnn, "stateful", False) and getattr(rnn, "states", None) is not None
     ]
     return seeds + [state for rnn in rnns for state in k.tree.flatten(rnn.states)]
 
