@@ -235,12 +235,13 @@ def inspect_run(
     folder = Path(out) if out is not None else run.files.inspect
     if folder.exists() and not folder.is_dir():
         raise RunError(f"--out {folder}: a file, not a folder; give a folder for the pictures")
+    files = InspectFiles(folder)
     if embeddings:
-        return embedding_map(run, top, InspectFiles(folder))
+        return embedding_map(run, top, files)
     if gradients:
-        return gradient_curve(run, InspectFiles(folder))
+        return gradient_curve(run, files)
     assert text is not None
-    return trace_input(run, text, InspectFiles(folder))
+    return trace_input(run, text, files)
 
 
 def trace_input(run: Run, text: str, files: InspectFiles) -> Inspection:
