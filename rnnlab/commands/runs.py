@@ -19,10 +19,9 @@ from typing import Any
 import yaml
 
 from rnnlab.errors import RunError
-from rnnlab.run.files import GRADIENT_COLUMNS, MAXIMISED, RunFiles, best_index, monitor_mode, read_history
+from rnnlab.run.files import MAXIMISED, NOT_METRICS, RunFiles, best_index, monitor_mode, read_history
 
 SEARCH_DEPTH = 3
-NOT_METRICS = ("epoch", "learning_rate", "lr", *GRADIENT_COLUMNS)
 
 
 @dataclass

@@ -342,6 +342,10 @@ def read_json(path: Path) -> Any:
 GRADIENT_COLUMNS = ("grad_norm_mean", "grad_norm_max", "clip_rate")
 """history.csv columns of ``training.log_gradients``: facts about the optimisation, not metrics of the model."""
 
+NOT_METRICS = ("epoch", "learning_rate", "lr", *GRADIENT_COLUMNS)
+"""history.csv columns that are not the model's metrics: the epoch, the learning rate (``lr`` in older
+Keras logs) and the gradient tallies; metrics.json's best and final values and ``rnnlab runs`` leave them out."""
+
 MAXIMISED = ("accuracy", "auc", "precision", "recall")
 """Metrics where larger is better (also as ``val_…``); every other one, loss and perplexity included, is minimised."""
 

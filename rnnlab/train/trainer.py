@@ -36,6 +36,7 @@ from rnnlab.model.params import summarize
 from rnnlab.model.stepping import KerasPredictor
 from rnnlab.run.files import (
     GRADIENT_COLUMNS,
+    NOT_METRICS,
     RunFiles,
     best_index,
     best_value,
@@ -341,7 +342,7 @@ def summarise_history(history: dict[str, list[float]], monitor: str) -> dict[str
     if not history.get("epoch"):
         return {"epochs": 0}
     best = best_index(history.get(monitor, history["loss"]), monitor) or 0
-    metric_names = [k for k in history if k not in ("epoch", schedules.LR_COLUMN, *GRADIENT_COLUMNS)]
+    metric_names = [k for k in history if k not in NOT_METRICS]
     return {
         "epochs": len(history["epoch"]),
         "monitor": monitor,
