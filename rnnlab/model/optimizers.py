@@ -23,7 +23,8 @@ ops = k.ops
 
 TALLIES = ("steps", "norm_sum", "norm_max", "clipped")
 """The optimizer variables, in order: ``gradient_tallies`` holds them."""
-BASES = ("Adam", "SGD", "RMSprop", "Adagrad", "AdamW")
+KERAS_NAMES = {"adam": "Adam", "sgd": "SGD", "rmsprop": "RMSprop", "adagrad": "Adagrad", "adamw": "AdamW"}
+"""``training.optimizer`` → the Keras optimizer class it names."""
 
 
 class GradientTallies:
@@ -60,7 +61,7 @@ def logged(base: type) -> type:
     return k.saving.register_keras_serializable(package="rnnlab")(cls)
 
 
-LOGGED: dict[str, type] = {name: logged(getattr(k.optimizers, name)) for name in BASES}
+LOGGED: dict[str, type] = {name: logged(getattr(k.optimizers, name)) for name in KERAS_NAMES.values()}
 """Keras optimizer class name → its logged subclass."""
 
 

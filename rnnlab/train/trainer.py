@@ -31,7 +31,7 @@ from rnnlab.data.contract import Dataset, Prepared, TaskSpec
 from rnnlab.errors import ConfigError, RunError
 from rnnlab.model.builder import build_model, loss_and_metrics
 from rnnlab.model.numpy_engine import save_weights
-from rnnlab.model.optimizers import LOGGED, epoch_tallies
+from rnnlab.model.optimizers import KERAS_NAMES, LOGGED, epoch_tallies
 from rnnlab.model.params import summarize
 from rnnlab.model.stepping import KerasPredictor
 from rnnlab.run.files import (
@@ -88,9 +88,9 @@ def resolve_monitor(monitor: str, has_validation: bool) -> str:
 def make_optimizer(config: Config) -> Any:
     k = keras()
     t = config.training
-    classes = {"adam": "Adam", "sgd": "SGD", "rmsprop": "RMSprop", "adagrad": "Adagrad", "adamw": "AdamW"}
+    name = KERAS_NAMES[t.optimizer]
     momentum = {"momentum": t.momentum} if t.momentum else {}
-    cls = LOGGED[classes[t.optimizer]] if t.log_gradients else getattr(k.optimizers, classes[t.optimizer])
+    cls = LOGGED[name] if t.log_gradients else getattr(k.optimizers, name)
     return cls(learning_rate=t.learning_rate, global_clipnorm=t.clipnorm, **momentum)
 
 
