@@ -300,6 +300,13 @@ CASES: list[Case] = [
         good(model={"units": 1_000_000_000}),
     ),
     Case(
+        "pooling-per-step",
+        T,
+        "model.pooling: max pools a whole sequence into one vector, but a language model predicts at every step",
+        {**GOODS["lyrics"], "model": {"units": 3, "pooling": "max"}},
+        files={"corpus.txt": CORPUS},
+    ),
+    Case(
         "huge-depth",
         T,
         "over rnnlab's limit of 50,000,000; lower model.units (now 16) or model.num_layers (now 100,000)",

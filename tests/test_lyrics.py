@@ -83,7 +83,13 @@ def test_sampling_is_seeded_and_top_k_one_is_greedy(phrase_run: tuple[Path, dict
 
 
 VARIANTS = {
-    "lstm_embedding": ["model.layer=lstm", "model.encoding=embedding", "model.embedding_dim=16"],
+    "lstm_embedding": [
+        "model.layer=lstm",
+        "model.encoding=embedding",
+        "model.embedding_dim=16",
+        "model.output_dropout=0.3",
+        "model.output_bias=prior",
+    ],
     "gru_two_layers": ["model.layer=gru", "model.num_layers=2"],
 }
 
@@ -117,6 +123,21 @@ def test_recurrent_dropout_keeps_the_plain_layer_and_numpy_agrees_at_inference()
     assert model.layers[1].recurrent_dropout == 0.3
     ids = np.random.default_rng(0).integers(0, 9, size=(2, 6))
     np.testing.assert_allclose(Network(keras_layers(model))(ids), np.asarray(model(ids, training=False)), atol=1e-5)
+
+
+def test_prior_output_bias_starts_training_at_the_unigram(tmp_path: Path) -> None:
+    """Untrained (a learning rate too small to move anything), the prior head scores near the
+    unigram's perplexity, the zero head near the vocabulary size."""
+    path = lyrics_config(tmp_path, PHRASE * 6, "prior", validation_fraction=0.2)
+    still = ["training.epochs=1", "training.learning_rate=1e-12", "training.optimizer=sgd", "training.early_stopping=off"]
+    first = {}
+    for bias in ("zeros", "prior"):
+        result = train(load_config(path, [*still, f"model.output_bias={bias}", f"experiment.name={bias}"]), verbose=0)
+        first[bias] = read_history(RunFiles(result.run_dir).history)["val_perplexity"][0]
+        baselines = result.metrics["baseline"]["scores"]
+    vocab_size = len(set(PHRASE))
+    assert abs(first["prior"] - baselines["unigram"]) < 0.15 * baselines["unigram"] < first["zeros"] - baselines["unigram"]
+    assert first["zeros"] > 0.7 * vocab_size
 
 
 def test_vocabulary_round_trips_through_the_run_folder(bilingual_run: Path, tmp_path: Path) -> None:

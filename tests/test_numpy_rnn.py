@@ -81,6 +81,19 @@ def test_gru_without_reset_after_matches_keras() -> None:
     np.testing.assert_allclose(Network(keras_layers(model))(x), np.asarray(model(x)), atol=1e-5)
 
 
+@pytest.mark.parametrize(("pooling", "bidirectional"), [("max", False), ("mean", True), ("last", True)])
+def test_pooled_and_dropout_heads_match_keras(pooling: str, bidirectional: bool) -> None:
+    cfg = ModelConfig(
+        layer="lstm", encoding="embedding", units=4, pooling=pooling, bidirectional=bidirectional, output_dropout=0.5
+    )
+    model = build_model(cfg, TaskSpec(kind="binary", timesteps=6, vocab_size=9))
+    engine = Network(keras_layers(model))
+    ids = np.random.default_rng(1).integers(0, 9, size=(5, 6))
+    np.testing.assert_allclose(engine(ids), np.asarray(model(ids)), atol=1e-5)
+    pooled = [layer for layer in model.layers if "pooling" in layer.name]
+    assert len(pooled) == (pooling != "last")
+
+
 def test_weights_file_reloads_without_pickle_and_refuses_unknown_layers(tmp_path: Path) -> None:
     k = keras()
     model = build_model(ModelConfig(layer="gru", bidirectional=True, units=3), TaskSpec(kind="binary", timesteps=4, features=2))

@@ -58,6 +58,19 @@ class ModelConfig(Section):
     dropout: float = Field(0.0, ge=0.0, lt=1.0, description="input dropout of each recurrent layer")
     recurrent_dropout: float = Field(0.0, ge=0.0, lt=1.0, description="dropout on each recurrent layer's state h_{t-1}")
     bidirectional: bool = Field(False, description="wrap each recurrent layer in Bidirectional")
+    pooling: Literal["last", "max", "mean"] = Field(
+        "last",
+        description="whole-sequence tasks: the head reads the last recurrent layer's final h_T (last), or its "
+        "h_1..h_T pooled over time (max, mean: Keras GlobalMaxPooling1D / GlobalAveragePooling1D)",
+    )
+    output_dropout: float = Field(
+        0.0, ge=0.0, lt=1.0, description="dropout between the last recurrent layer (or its pooling) and the output layer"
+    )
+    output_bias: Literal["zeros", "prior"] = Field(
+        "zeros",
+        description="the output layer's starting bias: zeros (Keras), or prior: the training targets' log frequencies "
+        "(classes, characters), log-odds (binary) or mean (regression), so training starts from the base rates",
+    )
     forget_bias: float = Field(
         1.0,
         description="lstm: the forget gate's starting bias (Keras's unit_forget_bias is 1.0, σ(1) ≈ 0.73 kept per step); "

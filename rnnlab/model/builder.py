@@ -63,7 +63,7 @@ def recurrent_layers(cfg: ModelConfig, spec: TaskSpec, stateful: bool = False) -
             activation=cfg.activation,
             dropout=cfg.dropout,
             recurrent_dropout=cfg.recurrent_dropout,
-            return_sequences=not last or spec.kind in PER_STEP_KINDS,
+            return_sequences=not last or spec.kind in PER_STEP_KINDS or cfg.pooling != "last",
             stateful=stateful,
             unroll=spec.timesteps is not None and spec.timesteps <= UNROLL_MAX_STEPS,
             name=f"{cfg.layer}_{i + 1}",
@@ -71,6 +71,25 @@ def recurrent_layers(cfg: ModelConfig, spec: TaskSpec, stateful: bool = False) -
         if cfg.bidirectional:
             layer = k.layers.Bidirectional(layer, name=f"bidirectional_{i + 1}")
         layers.append(layer)
+    return layers
+
+
+POOLING_CLASSES = {"max": "GlobalMaxPooling1D", "mean": "GlobalAveragePooling1D"}
+
+
+def head_inputs(cfg: ModelConfig, spec: TaskSpec) -> list[Any]:
+    """What sits between the last recurrent layer and the output: the pooling over time, then dropout."""
+    k = keras()
+    layers = []
+    if cfg.pooling != "last":
+        if spec.kind in PER_STEP_KINDS:
+            raise ConfigError(
+                f"model.pooling: {cfg.pooling} pools a whole sequence into one vector, but a {spec.kind.replace('_', ' ')} "
+                "predicts at every step; remove model.pooling (or set it to last)"
+            )
+        layers.append(getattr(k.layers, POOLING_CLASSES[cfg.pooling])(name=f"{cfg.pooling}_pooling"))
+    if cfg.output_dropout:
+        layers.append(k.layers.Dropout(cfg.output_dropout, name="output_dropout"))
     return layers
 
 
@@ -95,11 +114,35 @@ def build_model(cfg: ModelConfig, spec: TaskSpec, batch_size: int | None = None)
     elif onehot_inside(cfg.encoding, spec) and not gathers_onehot(cfg, spec):
         layers.append(k.layers.CategoryEncoding(spec.vocab_size, output_mode="one_hot", name="onehot"))
     layers += recurrent_layers(cfg, spec, stateful=batch_size is not None)
+    layers += head_inputs(cfg, spec)
     layers.append(output_layer(spec))
     model = k.Sequential(layers, name=f"{cfg.layer}_{spec.kind}")
     if cfg.forget_bias != 1.0:  # the config allows it for LSTMs only
         set_forget_bias(model, cfg.forget_bias)
     return model
+
+
+def prior_bias(targets: np.ndarray, kind: str, width: int) -> np.ndarray:
+    """The output bias that makes an untrained model predict the training targets' base rates:
+    add-one log frequencies before a softmax, the log-odds of the positive class before a sigmoid,
+    the mean before a linear regression head. A character model then starts at the unigram's
+    perplexity instead of the vocabulary size's, and a rare class's logit starts low rather than
+    being pushed down one step at a time."""
+    values = np.asarray(targets, dtype=np.float64)
+    if kind == "regression":
+        return np.broadcast_to(values.reshape(len(values), -1).mean(axis=0), (width,)).copy()
+    if kind == "binary":
+        positive = (np.rint(values).sum() + 1) / (values.size + 2)
+        return np.array([np.log(positive / (1 - positive))])
+    counts = np.bincount(np.rint(values).astype(np.int64).ravel(), minlength=width)[:width] + 1.0
+    return np.log(counts / counts.sum())
+
+
+def set_output_prior(model: Any, targets: np.ndarray, kind: str) -> None:
+    """``model.output_bias: prior``: the output layer's bias from ``prior_bias`` of the training targets."""
+    head = model.layers[-1]
+    kernel, bias = head.get_weights()
+    head.set_weights([kernel, prior_bias(targets, kind, len(bias)).astype(bias.dtype)])
 
 
 def unwrapped_layers(model: Any) -> list[Any]:

@@ -281,6 +281,33 @@ class CategoryEncoding:
         return np.eye(self.depth)[np.asarray(ids, dtype=np.int64)]
 
 
+class Dropout:
+    """Dropout is the identity outside training, which is all this engine runs."""
+
+    def __init__(self, layer: LayerWeights) -> None:
+        pass
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return x
+
+
+class Pooling:
+    """GlobalMaxPooling1D / GlobalAveragePooling1D: the max or mean of h_1 … h_T over the time axis."""
+
+    def __init__(self, layer: LayerWeights) -> None:
+        if layer.config.get("keepdims") or layer.config.get("data_format", "channels_last") != "channels_last":
+            raise Unsupported(f"{layer.kind} with keepdims or channels_first")
+        self.reduce = np.max if layer.kind == "GlobalMaxPooling1D" else np.mean
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self.reduce(np.asarray(x, dtype=np.float64), axis=1)
+
+
+STATELESS: dict[str, type[Dropout | Pooling]] = {
+    "Dropout": Dropout,
+    "GlobalMaxPooling1D": Pooling,
+    "GlobalAveragePooling1D": Pooling,
+}
 RECURRENT: dict[str, type[Recurrent]] = {
     "SimpleRNN": SimpleRNN,
     "OneHotSimpleRNN": OneHotSimpleRNN,
@@ -329,7 +356,7 @@ class Bidirectional:
         return [forward, backward], self.combine(forward_out, backward_out)
 
 
-Layer = Embedding | CategoryEncoding | Dense | Recurrent | Bidirectional
+Layer = Embedding | CategoryEncoding | Dense | Dropout | Pooling | Recurrent | Bidirectional
 
 
 def layer_from(weights: LayerWeights) -> Layer:
@@ -343,6 +370,8 @@ def layer_from(weights: LayerWeights) -> Layer:
         return CategoryEncoding(weights)
     if weights.kind == "Dense":
         return Dense(weights)
+    if weights.kind in STATELESS:
+        return STATELESS[weights.kind](weights)
     raise Unsupported(f"layer {weights.kind}")
 
 

@@ -29,7 +29,7 @@ from rnnlab.config import Config, dump_config
 from rnnlab.data import dataset
 from rnnlab.data.contract import Dataset, Prepared, TaskSpec
 from rnnlab.errors import ConfigError, RunError
-from rnnlab.model.builder import build_model, loss_and_metrics
+from rnnlab.model.builder import build_model, loss_and_metrics, set_output_prior
 from rnnlab.model.numpy_engine import save_weights
 from rnnlab.model.optimizers import KERAS_NAMES, LOGGED, epoch_tallies
 from rnnlab.model.params import summarize
@@ -255,7 +255,10 @@ def load_or_build(config: Config, data: Prepared, files: RunFiles, fresh: bool, 
                 path.unlink()
         for folder in (files.backup, files.tensorboard, files.export):
             shutil.rmtree(folder, ignore_errors=True)
-    return compile_model(build_model(config.model, data.spec, batch_size), config, data.spec), 0
+    model = build_model(config.model, data.spec, batch_size)
+    if config.model.output_bias == "prior":
+        set_output_prior(model, data.train.y, data.spec.kind)
+    return compile_model(model, config, data.spec), 0
 
 
 def check_gradient_logging(files: RunFiles, model: Any, config: Config) -> None:
