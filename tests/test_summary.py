@@ -83,3 +83,16 @@ def test_the_parameter_budget_counts_what_keras_builds() -> None:
         shape = {"units": 5, "embedding_dim": 3, "num_layers": 2, "bidirectional": bidirectional}
         cfg = ModelConfig.model_validate({"layer": layer, "encoding": encoding, **shape})
         assert parameter_count(cfg, spec) == build_model(cfg, spec).count_params(), (spec.kind, layer, encoding, bidirectional)
+
+
+def test_pooling_and_output_dropout_add_layers_without_parameters() -> None:
+    cfg = ModelConfig(encoding="embedding", embedding_dim=32, layer="lstm", units=100, pooling="max", output_dropout=0.5)
+    spec = TaskSpec(kind="binary", timesteps=500, vocab_size=10000)
+    result = summarize(build_model(cfg, spec))
+    text = result.text()
+    assert "max_pooling (GlobalMaxPooling1D): no parameters" in text
+    assert "output_dropout (Dropout): no parameters" in text
+    assert "total = 373,301" in text
+    from rnnlab.model.builder import parameter_count
+
+    assert parameter_count(cfg, spec) == result.total

@@ -21,6 +21,8 @@ class LayerParams:
 
     @property
     def line(self) -> str:
+        if not self.params:
+            return f"{self.name} ({self.kind}): no parameters"
         return f"{self.name} ({self.kind}): {self.formula} = {self.params:,}"
 
 
@@ -69,7 +71,7 @@ def layer_formula(layer: Any) -> tuple[str, int]:
         factor = f"{gates} × " if gates > 1 else ""
         return f"{factor}{u} × ({d} + {u} + {biases})", gates * u * (d + u + biases)
     n = int(layer.count_params())
-    return "(no formula)", n
+    return ("(no formula)" if n else "0"), n
 
 
 def _recurrent_input_width(layer: Any) -> int:
