@@ -53,3 +53,16 @@ def test_pooling_is_refused_for_a_per_step_task() -> None:
     spec = TaskSpec(kind="language_model", timesteps=5, vocab_size=4, num_classes=4)
     with pytest.raises(ConfigError, match="model.pooling: max pools a whole sequence .* a language model predicts at every step"):
         build_model(ModelConfig(layer="lstm", pooling="max"), spec)
+
+
+def test_embedding_dropout_drops_whole_tokens_in_training_only() -> None:
+    spec = TaskSpec(kind="binary", timesteps=50, vocab_size=9)
+    model = build_model(ModelConfig(layer="gru", encoding="embedding", embedding_dim=6, embedding_dropout=0.5), spec)
+    dropout = model.get_layer("embedding_dropout")
+    vectors = np.ones((8, 50, 6), dtype="float32")
+    dropped = np.asarray(dropout(vectors, training=True))
+    per_token = dropped.max(axis=-1)
+    assert set(np.unique(dropped)) == {0.0, 2.0}
+    np.testing.assert_array_equal(dropped, np.broadcast_to(per_token[..., None], dropped.shape))
+    assert 0.3 < (per_token == 0).mean() < 0.7
+    np.testing.assert_array_equal(np.asarray(dropout(vectors, training=False)), vectors)

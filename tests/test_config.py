@@ -72,6 +72,11 @@ BAD_FILES = [
         {"data": {"dataset": "alphabet"}, "model": {"layer": "gru", "forget_bias": 3}},
         "forget_bias is only for layer lstm (here 'gru'); remove model.forget_bias or set model.layer=lstm",
     ),
+    (
+        {"data": {"dataset": "alphabet"}, "model": {"embedding_dropout": 0.1}},
+        "embedding_dropout is only for encoding embedding (here 'onehot'); remove model.embedding_dropout or set "
+        "model.encoding=embedding",
+    ),
 ]
 
 

@@ -84,7 +84,13 @@ def test_gru_without_reset_after_matches_keras() -> None:
 @pytest.mark.parametrize(("pooling", "bidirectional"), [("max", False), ("mean", True), ("last", True)])
 def test_pooled_and_dropout_heads_match_keras(pooling: str, bidirectional: bool) -> None:
     cfg = ModelConfig(
-        layer="lstm", encoding="embedding", units=4, pooling=pooling, bidirectional=bidirectional, output_dropout=0.5
+        layer="lstm",
+        encoding="embedding",
+        units=4,
+        pooling=pooling,
+        bidirectional=bidirectional,
+        output_dropout=0.5,
+        embedding_dropout=0.3,
     )
     model = build_model(cfg, TaskSpec(kind="binary", timesteps=6, vocab_size=9))
     engine = Network(keras_layers(model))

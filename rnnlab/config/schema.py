@@ -55,6 +55,13 @@ class ModelConfig(Section):
     units: int = Field(16, ge=1, description="hidden units per recurrent layer")
     num_layers: int = Field(1, ge=1, description="stacked recurrent layers; all but the last return sequences")
     activation: Literal["tanh", "relu", "sigmoid", "linear"] = Field("tanh", description="recurrent activation φ")
+    embedding_dropout: float = Field(
+        0.0,
+        ge=0.0,
+        lt=1.0,
+        description="encoding embedding: drop whole tokens' vectors after the Embedding (Keras Dropout with noise_shape "
+        "(batch, steps, 1)), so the model cannot lean on any one word",
+    )
     dropout: float = Field(0.0, ge=0.0, lt=1.0, description="input dropout of each recurrent layer")
     recurrent_dropout: float = Field(0.0, ge=0.0, lt=1.0, description="dropout on each recurrent layer's state h_{t-1}")
     bidirectional: bool = Field(False, description="wrap each recurrent layer in Bidirectional")
@@ -76,6 +83,15 @@ class ModelConfig(Section):
         description="lstm: the forget gate's starting bias (Keras's unit_forget_bias is 1.0, σ(1) ≈ 0.73 kept per step); "
         "larger keeps the cell's past from the first epoch, for long dependencies",
     )
+
+    @model_validator(mode="after")
+    def _embedding_dropout_needs_embedding(self) -> ModelConfig:
+        if self.embedding_dropout and self.encoding != "embedding":
+            raise ValueError(
+                f"embedding_dropout is only for encoding embedding (here {self.encoding!r}); "
+                "remove model.embedding_dropout or set model.encoding=embedding"
+            )
+        return self
 
     @model_validator(mode="after")
     def _forget_bias_needs_lstm(self) -> ModelConfig:

@@ -111,6 +111,8 @@ def build_model(cfg: ModelConfig, spec: TaskSpec, batch_size: int | None = None)
     layers: list[Any] = [input_layer(cfg, spec, batch_size)]
     if spec.token_input and cfg.encoding == "embedding":
         layers.append(k.layers.Embedding(spec.vocab_size, cfg.embedding_dim, mask_zero=spec.mask_padding, name="embedding"))
+        if cfg.embedding_dropout:
+            layers.append(k.layers.Dropout(cfg.embedding_dropout, noise_shape=(None, None, 1), name="embedding_dropout"))
     elif onehot_inside(cfg.encoding, spec) and not gathers_onehot(cfg, spec):
         layers.append(k.layers.CategoryEncoding(spec.vocab_size, output_mode="one_hot", name="onehot"))
     layers += recurrent_layers(cfg, spec, stateful=batch_size is not None)
