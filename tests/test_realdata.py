@@ -54,10 +54,10 @@ def test_lyrics_lesson_reaches_perplexity_1_2_and_writes_corpus_phrases(tmp_path
 def test_lyrics_lstm_generalises_beyond_character_frequencies(tmp_path: Path) -> None:
     """The whole corpus with its last 10% held out: the validation perplexity must beat what the
     training text's character frequencies alone give the tail (the unigram baseline, 343 on the
-    same <unk> ids) and the Adam-trained model this config replaced (397); it does not beat the
-    bigram baseline (187). About 30 s."""
+    same <unk> ids) and an early Adam-trained model (397) within 10 epochs (the shipped 40 reach 242.7
+    at epoch 16); it does not beat the bigram baseline (187). About 2 minutes."""
     corpus_zip = shared("jaychou_lyrics.txt.zip")
-    config = shipped_config("lyrics_lstm", tmp_path, data={"path": str(corpus_zip)})
+    config = shipped_config("lyrics_lstm", tmp_path, data={"path": str(corpus_zip)}, training={"epochs": 10})
     metrics = train(load_config(config), verbose=0).metrics
     baseline = metrics["baseline"]
     assert baseline["model"] == metrics["best"]["val_perplexity"] < min(baseline["scores"]["unigram"], 360), baseline
