@@ -23,6 +23,16 @@ MAX_NAME = 100
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
+def only_for(section: str, key: str, field: str, allowed: tuple[str, ...], actual: str) -> None:
+    """The one line for a key set where it has no effect: ``momentum is only for optimizer sgd or
+    rmsprop (here 'adam'); remove training.momentum or set training.optimizer=sgd``."""
+    if actual not in allowed:
+        raise ValueError(
+            f"{key} is only for {field} {' or '.join(allowed)} (here {actual!r}); "
+            f"remove {section}.{key} or set {section}.{field}={allowed[0]}"
+        )
+
+
 class Section(BaseModel):
     """Unknown keys refused; numbers and booleans strict (``epochs: true`` or ``units: "8"`` is an
     error, not 1 or 8); no infinite or NaN numbers."""
@@ -85,20 +95,11 @@ class ModelConfig(Section):
     )
 
     @model_validator(mode="after")
-    def _embedding_dropout_needs_embedding(self) -> ModelConfig:
-        if self.embedding_dropout and self.encoding != "embedding":
-            raise ValueError(
-                f"embedding_dropout is only for encoding embedding (here {self.encoding!r}); "
-                "remove model.embedding_dropout or set model.encoding=embedding"
-            )
-        return self
-
-    @model_validator(mode="after")
-    def _forget_bias_needs_lstm(self) -> ModelConfig:
-        if self.forget_bias != 1.0 and self.layer != "lstm":
-            raise ValueError(
-                f"forget_bias is only for layer lstm (here {self.layer!r}); remove model.forget_bias or set model.layer=lstm"
-            )
+    def _keys_need_their_layers(self) -> ModelConfig:
+        if self.embedding_dropout:
+            only_for("model", "embedding_dropout", "encoding", ("embedding",), self.encoding)
+        if self.forget_bias != 1.0:
+            only_for("model", "forget_bias", "layer", ("lstm",), self.layer)
         return self
 
 
@@ -197,11 +198,8 @@ class Training(Section):
 
     @model_validator(mode="after")
     def _momentum_needs_sgd_or_rmsprop(self) -> Training:
-        if self.momentum and self.optimizer not in MOMENTUM_OPTIMIZERS:
-            raise ValueError(
-                f"momentum is only for optimizer sgd or rmsprop (here {self.optimizer!r}); "
-                "remove training.momentum or set training.optimizer=sgd"
-            )
+        if self.momentum:
+            only_for("training", "momentum", "optimizer", MOMENTUM_OPTIMIZERS, self.optimizer)
         return self
 
     @model_validator(mode="after")
