@@ -135,3 +135,28 @@ def test_the_best_checkpoint_is_never_replaced_by_non_finite_weights(tmp_path: P
     assert best.read_bytes() == saved
     model.load_weights(best)
     assert all(np.isfinite(w).all() for w in model.get_weights())
+
+
+def test_a_run_saved_before_a_model_key_existed_still_matches_its_config(tmp_path: Path) -> None:
+    """A key rnnlab added later (``model.pooling``) is missing from an older run's config.yaml; it
+    counts as its default, so the run continues, while a real change is still refused."""
+    import pytest
+
+    from rnnlab.config import load_config
+    from rnnlab.errors import RunError
+    from rnnlab.run.opening import check_same_model
+
+    source = tmp_path / "alphabet.yaml"
+    source.write_text(yaml.safe_dump({"data": {"dataset": "alphabet"}, "model": {"units": 3}}), encoding="utf-8")
+    config = load_config(source)
+    saved = config.model_dump(mode="json")
+    for key in ("pooling", "output_dropout", "output_bias", "embedding_dropout"):
+        del saved["model"][key]
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.yaml").write_text(yaml.safe_dump(saved), encoding="utf-8")
+    check_same_model(RunFiles(run), config)
+    with pytest.raises(RunError, match="trained with model.pooling='last' but the config says 'max'"):
+        check_same_model(RunFiles(run), load_config(source, ["model.pooling=max"]))
+    with pytest.raises(RunError, match="trained with model.units=3 but the config says 4"):
+        check_same_model(RunFiles(run), load_config(source, ["model.units=4"]))

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import BaseModel
 
 from rnnlab.config import Config, load_config, validate
 from rnnlab.data.contract import TaskSpec
@@ -71,8 +72,9 @@ def check_same_model(files: RunFiles, config: Config, state: dict[str, Any] | No
     saved = saved_config_dict(files)
     now = config.model_dump(mode="json")
     for section in ("model", "data"):
+        kept = saved.get(section) or {}
         for key, value in now[section].items():
-            before = (saved.get(section) or {}).get(key)
+            before = kept[key] if key in kept else default_of(getattr(config, section), key)
             if before != value:
                 raise RunError(
                     f"{files.root}: this run was trained with {section}.{key}={before!r} but the config says {value!r}; "
@@ -80,6 +82,12 @@ def check_same_model(files: RunFiles, config: Config, state: dict[str, Any] | No
                 )
     if state is not None and files.vocab.is_file() and saved_json(files.vocab) != state:
         raise RunError(f"{files.root}: the data's vocabulary differs from the saved run's; pass --fresh to start over")
+
+
+def default_of(section: BaseModel, key: str) -> Any:
+    """What a key a run's config.yaml lacks meant when it was trained: a key added to rnnlab since
+    then starts at a default that keeps the old behaviour, so older runs still continue and answer."""
+    return type(section).model_fields[key].get_default(call_default_factory=True)
 
 
 def backup_exists(files: RunFiles) -> bool:
