@@ -387,6 +387,13 @@ CASES: list[Case] = [
         setup="trained",
     ),
     Case(
+        "smoothing-refused-by-fresh-run",
+        (*T, "--fresh", "--set", "training.label_smoothing=0.1"),
+        "training.label_smoothing smooths a softmax head towards the class frequencies; a regression model has none",
+        GOODS["regression"],
+        setup="trained",
+    ),
+    Case(
         "momentum-with-adam",
         T,
         "momentum is only for optimizer sgd or rmsprop (here 'adam'); remove training.momentum",

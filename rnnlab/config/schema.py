@@ -142,6 +142,13 @@ class Training(Section):
     batch_size: int = Field(32, ge=1, description="samples per gradient step: the global batch, split over all replicas")
     epochs: int = Field(10, ge=1, description="epochs per `rnnlab train` call (a re-run continues for as many more)")
     clipnorm: float | None = Field(None, gt=0.0, description="clip the global gradient norm to this (Keras global_clipnorm)")
+    label_smoothing: float = Field(
+        0.0,
+        ge=0.0,
+        lt=1.0,
+        description="softmax heads: train on each target mixed with the training targets' frequencies, "
+        "(1 - ε)·one-hot + ε·prior; the logs add cross_entropy (and perplexity from it), the unsmoothed loss",
+    )
     backup_interval_s: float = Field(
         0.0,
         ge=0.0,

@@ -124,12 +124,14 @@ def reset_states(model: Any) -> None:
 
 
 def add_perplexity(logs: dict[str, Any] | None) -> None:
-    """Perplexity is exp of the mean per-character cross-entropy, which is exactly Keras's loss here."""
+    """Perplexity is exp of the mean per-character cross-entropy: Keras's loss here, or the
+    ``cross_entropy`` metric when the loss is smoothed (``training.label_smoothing``)."""
     if logs is None:
         return
-    for key in ("loss", "val_loss"):
+    for prefix in ("", "val_"):
+        key = prefix + "cross_entropy" if prefix + "cross_entropy" in logs else prefix + "loss"
         if key in logs:
-            logs[key.replace("loss", "perplexity")] = math.exp(min(float(logs[key]), 700.0))
+            logs[prefix + "perplexity"] = math.exp(min(float(logs[key]), 700.0))
 
 
 def encode_prefix(text: str, vocab: list[str]) -> list[int]:

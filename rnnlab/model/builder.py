@@ -171,8 +171,26 @@ def set_forget_bias(model: Any, value: float) -> None:
         cell.bias.assign(bias)
 
 
-def loss_and_metrics(spec: TaskSpec) -> tuple[Any, list[Any]]:
+SOFTMAX_KINDS = ("classification", "tagging", "language_model")
+
+
+def loss_and_metrics(spec: TaskSpec, smoothing: float = 0.0, targets: np.ndarray | None = None) -> tuple[Any, list[Any]]:
+    """The head's loss and metrics; with ``smoothing`` the loss is ``PriorSmoothedCrossentropy``
+    towards the frequencies of ``targets`` and a ``cross_entropy`` metric keeps the plain one."""
     k = keras()
+    if smoothing:
+        if spec.kind not in SOFTMAX_KINDS or targets is None:
+            raise ConfigError(
+                f"training.label_smoothing smooths a softmax head towards the class frequencies; a {spec.kind} model "
+                "has none; remove training.label_smoothing"
+            )
+        from rnnlab.model.losses import PriorSmoothedCrossentropy
+
+        logits = spec.kind == "language_model"
+        width = int(spec.num_classes or 1)
+        prior = np.exp(prior_bias(targets, spec.kind, width)).tolist()
+        plain = k.metrics.SparseCategoricalCrossentropy(from_logits=logits, name="cross_entropy")
+        return PriorSmoothedCrossentropy(prior, smoothing, from_logits=logits), ["accuracy", plain]
     if spec.kind == "binary":
         return k.losses.BinaryCrossentropy(), ["accuracy"]
     if spec.kind == "regression":

@@ -65,6 +65,11 @@ class OneHotSimpleRNN(k.layers.SimpleRNN):
 
 def custom_objects() -> dict[str, Any]:
     """What ``model.keras`` may name besides Keras's own: this layer and the gradient-logging optimizers."""
+    from rnnlab.model.losses import PriorSmoothedCrossentropy
     from rnnlab.model.optimizers import LOGGED
 
-    return {"OneHotSimpleRNN": OneHotSimpleRNN, **{cls.__name__: cls for cls in LOGGED.values()}}
+    return {
+        "OneHotSimpleRNN": OneHotSimpleRNN,
+        "PriorSmoothedCrossentropy": PriorSmoothedCrossentropy,
+        **{cls.__name__: cls for cls in LOGGED.values()},
+    }

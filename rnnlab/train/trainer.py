@@ -94,8 +94,9 @@ def make_optimizer(config: Config) -> Any:
     return cls(learning_rate=t.learning_rate, global_clipnorm=t.clipnorm, **momentum)
 
 
-def compile_model(model: Any, config: Config, spec: TaskSpec) -> Any:
-    loss, metrics = loss_and_metrics(spec)
+def compile_model(model: Any, config: Config, spec: TaskSpec, targets: np.ndarray | None = None) -> Any:
+    """``targets``: the training targets, whose frequencies ``training.label_smoothing`` smooths towards."""
+    loss, metrics = loss_and_metrics(spec, config.training.label_smoothing, targets)
     model.compile(
         optimizer=make_optimizer(config),
         loss=loss,
@@ -246,19 +247,21 @@ def load_or_build(config: Config, data: Prepared, files: RunFiles, fresh: bool, 
         check_gradient_logging(files, model, config)
         model.optimizer.learning_rate.assign(config.training.learning_rate)
         return model, completed_epochs(files)
-    if not fresh and backup_exists(files) and files.config.is_file():
+    resuming = not fresh and backup_exists(files) and files.config.is_file()
+    if resuming:
         check_same_model(files, config, data.state)
-    else:
+    model = build_model(config.model, data.spec, batch_size)
+    if config.model.output_bias == "prior":
+        set_output_prior(model, data.train.y, data.spec.kind)
+    model = compile_model(model, config, data.spec, data.train.y)
+    if not resuming:  # only once the config has built a model: a refused one leaves the old run whole
         remove_links(files)
         for path in files.outputs():
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
         for folder in (files.backup, files.tensorboard, files.export):
             shutil.rmtree(folder, ignore_errors=True)
-    model = build_model(config.model, data.spec, batch_size)
-    if config.model.output_bias == "prior":
-        set_output_prior(model, data.train.y, data.spec.kind)
-    return compile_model(model, config, data.spec), 0
+    return model, 0
 
 
 def check_gradient_logging(files: RunFiles, model: Any, config: Config) -> None:
