@@ -104,7 +104,11 @@ class ModelConfig(Section):
 
 
 class EarlyStopping(Section):
-    monitor: str = Field("auto", description="metric to watch; auto = val_loss with validation data, else loss")
+    monitor: str = Field(
+        "auto",
+        description="metric to watch; auto = val_loss with validation data, else loss "
+        "(val_cross_entropy / cross_entropy with training.label_smoothing)",
+    )
     patience: int = Field(10, ge=0, description="epochs without improvement before stopping")
     min_delta: float = Field(0.0, ge=0.0, description="smallest change that counts as improvement")
     restore_best_weights: bool = Field(True, description="end with the best epoch's weights")

@@ -79,10 +79,13 @@ class TrainResult:
     """The dataset's own result lines (``Dataset.report``), printed after the metrics."""
 
 
-def resolve_monitor(monitor: str, has_validation: bool) -> str:
+def resolve_monitor(monitor: str, has_validation: bool, smoothed: bool = False) -> str:
+    """``auto``: the (validation) loss, or with ``training.label_smoothing`` the plain cross-entropy
+    the smoothed loss is logged beside, so the run stops and keeps the epoch its perplexity reports."""
     if monitor != "auto":
         return monitor
-    return "val_loss" if has_validation else "loss"
+    base = "cross_entropy" if smoothed else "loss"
+    return f"val_{base}" if has_validation else base
 
 
 def make_optimizer(config: Config) -> Any:
@@ -287,7 +290,7 @@ def callbacks(
     before an interruption, for early stopping to carry on from; ``start_epoch``: the epoch this call began at."""
     k = keras()
     t = config.training
-    monitor = resolve_monitor(t.checkpoint.monitor, has_validation)
+    monitor = resolve_monitor(t.checkpoint.monitor, has_validation, bool(t.label_smoothing))
     best_before = best_value(read_history(files.history).get(monitor, []), monitor) if appending else None
     chosen = [
         *([GradientLog()] if t.log_gradients else []),
@@ -301,7 +304,7 @@ def callbacks(
         ),
         *schedules.schedule_callbacks(
             config,
-            resolve_monitor(t.lr_schedule.monitor if t.lr_schedule else "auto", has_validation),
+            resolve_monitor(t.lr_schedule.monitor if t.lr_schedule else "auto", has_validation, bool(t.label_smoothing)),
             log_rate=not appending or schedules.LR_COLUMN in read_history(files.history),
             start_epoch=start_epoch,
         ),
@@ -312,7 +315,7 @@ def callbacks(
         chosen.append(k.callbacks.TensorBoard(str(files.tensorboard), histogram_freq=t.tensorboard_histogram_freq))
     if t.early_stopping is not None:
         es = t.early_stopping
-        es_monitor = resolve_monitor(es.monitor, has_validation)
+        es_monitor = resolve_monitor(es.monitor, has_validation, bool(t.label_smoothing))
         done = (resumed or {}).get(es_monitor, [])
         best = best_value(done, es_monitor)
         holds_best = es_monitor == monitor and best is not None and best == best_before
@@ -469,7 +472,7 @@ def _train_locked(
     epochs_now = len(fit.history.get("loss", []))
 
     history = read_history(files.history)
-    monitor = resolve_monitor(config.training.checkpoint.monitor, validation is not None)
+    monitor = resolve_monitor(config.training.checkpoint.monitor, validation is not None, bool(config.training.label_smoothing))
     metrics = summarise_history(history, monitor)
     previous = read_json(files.metrics) if initial_epoch and files.metrics.is_file() else {}
     metrics.update(
