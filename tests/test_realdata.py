@@ -51,16 +51,16 @@ def test_lyrics_lesson_reaches_perplexity_1_2_and_writes_corpus_phrases(tmp_path
     assert in_corpus >= 0.8, f"only {in_corpus:.0%} of the 4-grams occur in the corpus: {generated}"
 
 
-def test_lyrics_lstm_generalises_beyond_character_frequencies(tmp_path: Path) -> None:
-    """The whole corpus with its last 10% held out: the validation perplexity must beat what the
-    training text's character frequencies alone give the tail (the unigram baseline, 343 on the
-    same <unk> ids) and an early Adam-trained model (397) within 10 epochs (the shipped 40 reach 242.7
-    at epoch 16); it does not beat the bigram baseline (187). About 2 minutes."""
+def test_lyrics_lstm_beats_the_bigram_on_the_held_out_tail(tmp_path: Path) -> None:
+    """The whole corpus with its last 10% held out: the validation perplexity must beat the
+    Witten–Bell bigram (186.7 on the same <unk> ids) and so the unigram (342.9). The shipped 40
+    epochs stop later; 14 are enough here (177.4 when measured). About 3 minutes."""
     corpus_zip = shared("jaychou_lyrics.txt.zip")
-    config = shipped_config("lyrics_lstm", tmp_path, data={"path": str(corpus_zip)}, training={"epochs": 10})
+    config = shipped_config("lyrics_lstm", tmp_path, data={"path": str(corpus_zip)}, training={"epochs": 14})
     metrics = train(load_config(config), verbose=0).metrics
     baseline = metrics["baseline"]
-    assert baseline["model"] == metrics["best"]["val_perplexity"] < min(baseline["scores"]["unigram"], 360), baseline
+    scores = baseline["scores"]
+    assert baseline["model"] == metrics["best"]["val_perplexity"] < scores["bigram"] < scores["unigram"], baseline
     [answer] = predict(config, ["分开"], {"length": 30, "temperature": 0.8, "seed": 1})
     assert len(answer.record["generated"]) == 30
 
