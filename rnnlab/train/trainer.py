@@ -290,7 +290,8 @@ def callbacks(
     before an interruption, for early stopping to carry on from; ``start_epoch``: the epoch this call began at."""
     k = keras()
     t = config.training
-    monitor = resolve_monitor(t.checkpoint.monitor, has_validation, bool(t.label_smoothing))
+    smoothed = bool(t.label_smoothing)
+    monitor = resolve_monitor(t.checkpoint.monitor, has_validation, smoothed)
     best_before = best_value(read_history(files.history).get(monitor, []), monitor) if appending else None
     chosen = [
         *([GradientLog()] if t.log_gradients else []),
@@ -304,7 +305,7 @@ def callbacks(
         ),
         *schedules.schedule_callbacks(
             config,
-            resolve_monitor(t.lr_schedule.monitor if t.lr_schedule else "auto", has_validation, bool(t.label_smoothing)),
+            resolve_monitor(t.lr_schedule.monitor if t.lr_schedule else "auto", has_validation, smoothed),
             log_rate=not appending or schedules.LR_COLUMN in read_history(files.history),
             start_epoch=start_epoch,
         ),
@@ -315,7 +316,7 @@ def callbacks(
         chosen.append(k.callbacks.TensorBoard(str(files.tensorboard), histogram_freq=t.tensorboard_histogram_freq))
     if t.early_stopping is not None:
         es = t.early_stopping
-        es_monitor = resolve_monitor(es.monitor, has_validation, bool(t.label_smoothing))
+        es_monitor = resolve_monitor(es.monitor, has_validation, smoothed)
         done = (resumed or {}).get(es_monitor, [])
         best = best_value(done, es_monitor)
         holds_best = es_monitor == monitor and best is not None and best == best_before
