@@ -380,6 +380,12 @@ CASES: list[Case] = [
         setup="trained",
     ),
     Case(
+        "ema-changed-on-continue",
+        (*T, "--set", "training.ema_momentum=0.99"),
+        "this run was trained with training.ema_momentum=null but the config says 0.99",
+        setup="trained",
+    ),
+    Case(
         "longdep-prefix-length",
         (*P, "-p", "ab"),
         "input 'ab' has 2 character(s) but this run reads 6",

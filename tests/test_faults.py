@@ -309,7 +309,11 @@ def test_early_stopping_without_a_resume_starts_afresh(tmp_path: Path) -> None:
     assert not model.stop_training
 
 
-def test_a_resumed_run_stops_early_where_an_uninterrupted_one_does(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("ema", [None, 0.9], ids=["raw", "ema"])
+def test_a_resumed_run_stops_early_where_an_uninterrupted_one_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ema: float | None
+) -> None:
+    """With ``training.ema_momentum`` the backup must also keep the raw weights and their average apart."""
     import contextlib
 
     from rnnlab.errors import Interrupted
@@ -321,7 +325,7 @@ def test_a_resumed_run_stops_early_where_an_uninterrupted_one_does(tmp_path: Pat
                 tmp_path,
                 experiment={"name": name},
                 data={"letters": "abcdefghij"},
-                training={"validation_split": 0.2, "epochs": 80, "early_stopping": {"patience": 3}},
+                training={"validation_split": 0.2, "epochs": 80, "early_stopping": {"patience": 3}, "ema_momentum": ema},
             )
         )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -170,3 +171,42 @@ def test_momentum_reaches_the_keras_optimizer(tmp_path: Path) -> None:
     run = train(load_config(path), verbose=0)
     model = keras().saving.load_model(RunFiles(run.run_dir).model)
     assert type(model.optimizer).__name__ == "SGD" and model.optimizer.momentum == pytest.approx(0.9)
+
+
+def test_ema_validates_saves_and_ends_on_the_averaged_weights(tmp_path: Path) -> None:
+    """Training steps the raw weights (the same training loss as without the average); validation,
+    best.weights.h5 and model.keras are the average's, so the saved files score what history.csv says."""
+    from rnnlab.data import dataset
+    from rnnlab.train.pipeline import evaluate_split
+
+    def run(name: str, ema: float | None) -> tuple[Any, list[dict[str, str]]]:
+        path = shipped_config(
+            "alphabet_onehot",
+            tmp_path,
+            experiment={"name": name},
+            data={"letters": "abcdefghij"},
+            training={"epochs": 6, "validation_split": 0.3, "ema_momentum": ema, "early_stopping": None},
+        )
+        config = load_config(path)
+        train(config, verbose=0)
+        with RunFiles(config.run_dir).history.open(newline="") as f:
+            return config, list(csv.DictReader(f))
+
+    _, plain = run("plain", None)
+    config, averaged = run("averaged", 0.9)
+    np.testing.assert_allclose([float(r["loss"]) for r in averaged], [float(r["loss"]) for r in plain], rtol=1e-5)
+    assert [r["val_loss"] for r in averaged][1:] != [r["val_loss"] for r in plain][1:], "validation saw the raw weights"
+
+    files = RunFiles(config.run_dir)
+    data = dataset(config.data.dataset).load(config.data, seed=config.experiment.seed, validation_split=0.3)
+    assert data.validation is not None
+    model = keras().saving.load_model(files.model)
+    assert model.optimizer.use_ema and model.optimizer.ema_momentum == pytest.approx(0.9)
+
+    def val_loss() -> float:
+        return evaluate_split(model, data.validation, config, data.spec)["test_loss"]
+
+    assert val_loss() == pytest.approx(float(averaged[-1]["val_loss"]), abs=1e-5), "model.keras is the last epoch's average"
+    best = min(averaged, key=lambda r: float(r["val_loss"]))
+    model.load_weights(files.best_weights)
+    assert val_loss() == pytest.approx(float(best["val_loss"]), abs=1e-5), "best.weights.h5 is the best epoch's average"

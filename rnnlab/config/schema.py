@@ -153,6 +153,14 @@ class Training(Section):
         description="softmax heads: train on each target mixed with the training targets' frequencies, "
         "(1 - ε)·one-hot + ε·prior; the logs add cross_entropy (and perplexity from it), the unsmoothed loss",
     )
+    ema_momentum: float | None = Field(
+        None,
+        gt=0.0,
+        lt=1.0,
+        description="keep an exponential moving average of the weights (Polyak averaging; Keras use_ema), updated "
+        "every step with this momentum, e.g. 0.99; validation, best.weights.h5, early stopping and the saved model "
+        "use the average, training steps the raw weights; null = off",
+    )
     backup_interval_s: float = Field(
         0.0,
         ge=0.0,

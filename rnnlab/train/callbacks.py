@@ -1,5 +1,5 @@
 """The trainer's own Keras callbacks: the best checkpoint, early stopping that survives a resume,
-per-epoch dropout seeds and the epoch's gradient norms. Each is one class with one job, on Keras's public ``Callback`` API only.
+per-epoch dropout seeds, the epoch's gradient norms and the averaged weights between epochs. Each is one class with one job, on Keras's public ``Callback`` API only.
 
 "Better" is ``rnnlab.run.files.monitor_mode``'s rule, shared with the metrics summary and
 ``rnnlab runs``, so ``train``'s best epoch and the table's are always the same epoch.
@@ -240,3 +240,25 @@ class GradientLog(k.callbacks.Callback):
         steps = tallies["steps"]
         values = (tallies["norm_sum"] / steps, tallies["norm_max"], tallies["clipped"] / steps)
         logs.update(zip(GRADIENT_COLUMNS, values))
+
+
+class AveragedWeights(k.callbacks.SwapEMAWeights):
+    """Between epochs the model holds the optimizer's moving average of its weights
+    (``training.ema_momentum``, Keras's ``use_ema``), so what is validated is also what the best
+    checkpoint keeps, early stopping restores and ``model.keras`` ends with.
+
+    Keras's ``SwapEMAWeights`` swaps the average in for validation only; this also swaps it in at
+    each epoch's end, for the callbacks after it to judge and save. Its own ``swap_on_epoch`` would
+    leave the average in until the next epoch begins, so the resumable backup would hold the two sets
+    in each other's places, and a run stopped early would end on the raw weights (``fit`` ends by
+    copying the average's slot into the model). Here ``raw_back`` (a callback for after the others,
+    before the backup) swaps the raw weights back, and ``fit``'s last copy then ends on the average.
+    Put this first.
+    """
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self.on_test_begin()
+
+    def raw_back(self) -> k.callbacks.Callback:
+        """The callback that swaps the raw weights back in at the epoch's end."""
+        return k.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: self.on_test_end())

@@ -293,9 +293,11 @@ def _fit_steps(
         logs = _metric_results(model)
         if val_input is not None:
             model.reset_metrics()
+            cbs.on_test_begin()  # as in Keras's fit: training.ema_momentum validates the averaged weights
             iterator = iter(val_input)
             for _ in range(steps[1]):
                 test_step(iterator)
+            cbs.on_test_end()
             logs.update({f"val_{name}": value for name, value in _metric_results(model).items()})
         cbs.on_epoch_end(epoch, logs)
         stop.assign(bool(model.stop_training))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import importlib.util
+import json
 import logging
 import math
 import os
@@ -52,7 +53,7 @@ from rnnlab.run.opening import backup_exists, check_same_model, load_saved_model
 from rnnlab.run.plots import plot_curves, save_png
 from rnnlab.runtime import keras, tensorflow
 from rnnlab.train import distribute, schedules, tracking
-from rnnlab.train.callbacks import BestCheckpoint, CarriedEarlyStopping, EpochSeeds, GradientLog, all_finite
+from rnnlab.train.callbacks import AveragedWeights, BestCheckpoint, CarriedEarlyStopping, EpochSeeds, GradientLog, all_finite
 from rnnlab.train.pipeline import array_batches, epoch_batches, evaluate_split, fit_data, padded_batches
 from rnnlab.train.resume import (
     ResumePoint,
@@ -93,8 +94,9 @@ def make_optimizer(config: Config) -> Any:
     t = config.training
     name = KERAS_NAMES[t.optimizer]
     momentum = {"momentum": t.momentum} if t.momentum else {}
+    ema = {"use_ema": True, "ema_momentum": t.ema_momentum} if t.ema_momentum else {}
     cls = LOGGED[name] if t.log_gradients else getattr(k.optimizers, name)
-    return cls(learning_rate=t.learning_rate, global_clipnorm=t.clipnorm, **momentum)
+    return cls(learning_rate=t.learning_rate, global_clipnorm=t.clipnorm, **momentum, **ema)
 
 
 def compile_model(model: Any, config: Config, spec: TaskSpec, targets: np.ndarray | None = None) -> Any:
@@ -247,7 +249,7 @@ def load_or_build(config: Config, data: Prepared, files: RunFiles, fresh: bool, 
     if not fresh and files.model.is_file() and files.config.is_file():
         check_same_model(files, config, data.state)
         model = load_saved_model(files)
-        check_gradient_logging(files, model, config)
+        check_kept_optimizer(files, model, config)
         model.optimizer.learning_rate.assign(config.training.learning_rate)
         return model, completed_epochs(files)
     resuming = not fresh and backup_exists(files) and files.config.is_file()
@@ -267,14 +269,21 @@ def load_or_build(config: Config, data: Prepared, files: RunFiles, fresh: bool, 
     return model, 0
 
 
-def check_gradient_logging(files: RunFiles, model: Any, config: Config) -> None:
-    """A continued run keeps the optimizer (and the history columns) it was trained with."""
-    logging_now = epoch_tallies(model.optimizer) is not None
-    if logging_now != config.training.log_gradients:
-        raise RunError(
-            f"{files.root}: this run was trained with training.log_gradients={str(logging_now).lower()} but the config says "
-            f"{str(config.training.log_gradients).lower()}; set it back, or pass --fresh to `rnnlab train` to start over"
-        )
+def check_kept_optimizer(files: RunFiles, model: Any, config: Config) -> None:
+    """A continued run keeps the optimizer it was trained with: its gradient tallies (and so the
+    history's columns) and its moving average of the weights."""
+    optimizer = model.optimizer
+    t = config.training
+    kept = {
+        "log_gradients": (epoch_tallies(optimizer) is not None, t.log_gradients),
+        "ema_momentum": (optimizer.ema_momentum if optimizer.use_ema else None, t.ema_momentum),
+    }
+    for key, (trained, asked) in kept.items():
+        if trained != asked:
+            raise RunError(
+                f"{files.root}: this run was trained with training.{key}={json.dumps(trained)} but the config says "
+                f"{json.dumps(asked)}; set it back, or pass --fresh to `rnnlab train` to start over"
+            )
 
 
 def callbacks(
@@ -293,7 +302,9 @@ def callbacks(
     smoothed = bool(t.label_smoothing)
     monitor = resolve_monitor(t.checkpoint.monitor, has_validation, smoothed)
     best_before = best_value(read_history(files.history).get(monitor, []), monitor) if appending else None
+    averaged = AveragedWeights() if t.ema_momentum else None
     chosen = [
+        *([averaged] if averaged else []),
         *([GradientLog()] if t.log_gradients else []),
         EpochSeeds(config.experiment.seed),
         BestCheckpoint(
@@ -330,6 +341,8 @@ def callbacks(
                 restore_best_weights=es.restore_best_weights,
             )
         )
+    if averaged:
+        chosen.append(averaged.raw_back())
     return chosen
 
 
