@@ -96,6 +96,13 @@ def checked_png(source: Path, target: Path) -> str:
     return target.relative_to(README.parent).as_posix()
 
 
+def summary_start(lines: list[str]) -> int:
+    """Where ``train``'s closing summary begins (its "Run folder:" line): the epochs, the test scores,
+    a classifier's per-class table and the baseline all follow it."""
+    starts = [i for i, line in enumerate(lines) if line.startswith("Run folder:")]
+    return starts[-1] if starts else max(len(lines) - 3, 0)
+
+
 def show_run(config: Path, dataset: str, overrides: list[str], data: dict[str, str]) -> tuple[str, Path]:
     """Train one config and return its gallery section (markdown) and its run folder."""
     name = config.stem
@@ -110,7 +117,7 @@ def show_run(config: Path, dataset: str, overrides: list[str], data: dict[str, s
     excerpt = "\n".join(weights[:WEIGHTS_LINES] + (["..."] if len(weights) > WEIGHTS_LINES else []))
     curves = checked_png(run / "curves.png", GALLERY / f"{name}_curves.png")
     text = (
-        f"$ {command(*train_args)}\n...\n" + "\n".join(trained[-3:]) + "\n\n"
+        f"$ {command(*train_args)}\n...\n" + "\n".join(trained[summary_start(trained) :]) + "\n\n"
         f"$ {command(*predict_args)}\n{answers}\n\n"
         f"$ head -{WEIGHTS_LINES} {run}/weights.txt\n{excerpt}\n"
     )
@@ -166,8 +173,11 @@ def main(argv: list[str]) -> int:
     GALLERY.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("RNNLAB_QUIET", "1")
     with tempfile.TemporaryDirectory(prefix="rnnlab-gallery-") as scratch:
-        shutil.copytree(PROJECT / "configs", Path(scratch) / "configs")
-        os.chdir(scratch)
+        work = Path(scratch) / "project"
+        shutil.copytree(PROJECT / "configs", work / "configs")
+        if (PROJECT.parent / "shared").is_dir():  # so ../shared/... paths read as they do from the project root
+            (Path(scratch) / "shared").symlink_to(PROJECT.parent / "shared")
+        os.chdir(work)
         sections, by_dataset = [], {}
         for config, dataset in configs:
             print(f"gallery: training {config.name}", file=sys.stderr)

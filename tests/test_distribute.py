@@ -148,7 +148,7 @@ def test_mirrored_on_two_cpus_trains_as_well_as_one_device(tmp_path: Path) -> No
         tmp_path,
         data={"path": str(npz), "num_words": 120, "maxlen": 60, "bucket_by_length": False},
         model={"embedding_dim": 16, "layer": "gru", "units": 8},
-        training={"batch_size": 40, "epochs": 10, "learning_rate": 0.02, "early_stopping": None},
+        training={"batch_size": 40, "epochs": 10, "learning_rate": 0.02, "early_stopping": None, "ema_momentum": None},
     )
     done = subprocess.run(
         [sys.executable, "-c", MIRRORED_SCRIPT, str(alphabet), str(imdb)],

@@ -90,6 +90,7 @@ SMALL = {
         "learning_rate": 0.01,
         "validation_split": 0.2,
         "early_stopping": {"patience": 3},
+        "ema_momentum": None,  # a few dozen steps: a 0.995 average would still be mostly the initial weights
     },
 }
 SENTENCES = ["a great and wonderful film, loved it", "boring and awful, I hated it", "superb actors", "dreadful plot"]
