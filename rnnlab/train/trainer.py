@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from rnnlab import atomic
-from rnnlab.config import Config, dump_config
+from rnnlab.config import Config, Training, dump_config
 from rnnlab.data import dataset
 from rnnlab.data.contract import Dataset, Prepared, TaskSpec
 from rnnlab.errors import ConfigError, RunError
@@ -80,12 +80,12 @@ class TrainResult:
     """The dataset's own result lines (``Dataset.report``), printed after the metrics."""
 
 
-def resolve_monitor(monitor: str, has_validation: bool, smoothed: bool = False) -> str:
+def resolve_monitor(monitor: str, has_validation: bool, training: Training) -> str:
     """``auto``: the (validation) loss, or with ``training.label_smoothing`` the plain cross-entropy
     the smoothed loss is logged beside, so the run stops and keeps the epoch its perplexity reports."""
     if monitor != "auto":
         return monitor
-    base = "cross_entropy" if smoothed else "loss"
+    base = "cross_entropy" if training.label_smoothing else "loss"
     return f"val_{base}" if has_validation else base
 
 
@@ -299,8 +299,7 @@ def callbacks(
     before an interruption, for early stopping to carry on from; ``start_epoch``: the epoch this call began at."""
     k = keras()
     t = config.training
-    smoothed = bool(t.label_smoothing)
-    monitor = resolve_monitor(t.checkpoint.monitor, has_validation, smoothed)
+    monitor = resolve_monitor(t.checkpoint.monitor, has_validation, t)
     best_before = best_value(read_history(files.history).get(monitor, []), monitor) if appending else None
     averaged = AveragedWeights() if t.ema_momentum else None
     chosen = [
@@ -316,7 +315,7 @@ def callbacks(
         ),
         *schedules.schedule_callbacks(
             config,
-            resolve_monitor(t.lr_schedule.monitor if t.lr_schedule else "auto", has_validation, smoothed),
+            resolve_monitor(t.lr_schedule.monitor if t.lr_schedule else "auto", has_validation, t),
             log_rate=not appending or schedules.LR_COLUMN in read_history(files.history),
             start_epoch=start_epoch,
         ),
@@ -327,7 +326,7 @@ def callbacks(
         chosen.append(k.callbacks.TensorBoard(str(files.tensorboard), histogram_freq=t.tensorboard_histogram_freq))
     if t.early_stopping is not None:
         es = t.early_stopping
-        es_monitor = resolve_monitor(es.monitor, has_validation, smoothed)
+        es_monitor = resolve_monitor(es.monitor, has_validation, t)
         done = (resumed or {}).get(es_monitor, [])
         best = best_value(done, es_monitor)
         holds_best = es_monitor == monitor and best is not None and best == best_before
@@ -486,7 +485,7 @@ def _train_locked(
     epochs_now = len(fit.history.get("loss", []))
 
     history = read_history(files.history)
-    monitor = resolve_monitor(config.training.checkpoint.monitor, validation is not None, bool(config.training.label_smoothing))
+    monitor = resolve_monitor(config.training.checkpoint.monitor, validation is not None, config.training)
     metrics = summarise_history(history, monitor)
     previous = read_json(files.metrics) if initial_epoch and files.metrics.is_file() else {}
     metrics.update(
