@@ -106,10 +106,43 @@ def test_weights_file_reloads_without_pickle_and_refuses_unknown_layers(tmp_path
     save_weights(model, tmp_path / "w.npz")
     x = np.random.default_rng(0).normal(size=(2, 4, 2)).astype(np.float32)
     np.testing.assert_allclose(load_network(tmp_path / "w.npz")(x), np.asarray(model(x)), atol=1e-5)
-    masked = k.Sequential([k.Input((4,)), k.layers.Embedding(5, 2, mask_zero=True), k.layers.SimpleRNN(2)])
-    save_weights(masked, tmp_path / "masked.npz")
-    with pytest.raises(Unsupported, match="mask_zero"):
-        load_network(tmp_path / "masked.npz")
+    convolved = k.Sequential([k.Input((4, 2)), k.layers.Conv1D(2, 2), k.layers.SimpleRNN(2)])
+    save_weights(convolved, tmp_path / "convolved.npz")
+    with pytest.raises(Unsupported, match="Conv1D"):
+        load_network(tmp_path / "convolved.npz")
+
+
+@pytest.mark.parametrize(
+    ("layer", "pooling", "bidirectional", "num_layers"),
+    [("lstm", "mean", True, 1), ("lstm", "max", True, 1), ("gru", "last", False, 2), ("simple_rnn", "last", True, 2)],
+)
+def test_masked_padding_matches_keras_pre_and_post(layer: str, pooling: str, bidirectional: bool, num_layers: int) -> None:
+    """data.mask_padding: padded steps keep the state (and a Bidirectional's outputs there are zeros),
+    mean pooling counts only real steps, as Keras computes it, so predict needs no TensorFlow."""
+    cfg = ModelConfig(
+        layer=layer, encoding="embedding", units=4, pooling=pooling, bidirectional=bidirectional, num_layers=num_layers
+    )
+    model = build_model(cfg, TaskSpec(kind="binary", timesteps=None, vocab_size=9, mask_padding=True))
+    engine = Network(keras_layers(model))
+    ids = np.random.default_rng(2).integers(1, 9, size=(4, 7))
+    ids[0, :3] = ids[1, 5:] = ids[2, :6] = 0
+    np.testing.assert_allclose(engine(ids), np.asarray(model(ids)), atol=1e-5)
+    assert not np.allclose(engine(ids), Network(keras_layers(build_unmasked(model)))(ids), atol=1e-3)
+
+
+def build_unmasked(model: Any) -> Any:
+    """The same layers and weights with the Embedding's mask off."""
+    k = keras()
+    clone = k.models.clone_model(model, clone_function=lambda layer: unmasked_copy(layer, k))
+    clone.set_weights(model.get_weights())
+    return clone
+
+
+def unmasked_copy(layer: Any, k: Any) -> Any:
+    config = layer.get_config()
+    if isinstance(layer, k.layers.Embedding):
+        config["mask_zero"] = False
+    return type(layer).from_config(config)
 
 
 @pytest.fixture(scope="module")

@@ -69,12 +69,15 @@ class Embedding:
     """Row ``i`` of the table is token ``i``'s vector: a lookup, i.e. one-hot(i) · E."""
 
     def __init__(self, layer: LayerWeights) -> None:
-        if layer.config.get("mask_zero"):
-            raise Unsupported("Embedding(mask_zero=True)")
+        self.mask_zero = bool(layer.config.get("mask_zero"))
         (self.table,) = as_float(layer.weights)
 
     def __call__(self, ids: np.ndarray) -> np.ndarray:
         return self.table[np.asarray(ids, dtype=np.int64)]
+
+    def mask(self, ids: np.ndarray) -> np.ndarray | None:
+        """With ``mask_zero``, which steps are real tokens (id 0 is padding); Keras carries this on."""
+        return np.asarray(ids) != 0 if self.mask_zero else None
 
 
 class Dense:
@@ -125,6 +128,7 @@ class Recurrent:
         self.units = int(cfg["units"])
         self.return_sequences = bool(cfg.get("return_sequences", False))
         self.go_backwards = bool(cfg.get("go_backwards", False))
+        self.zero_output_for_mask = bool(cfg.get("zero_output_for_mask", False))
         if cfg.get("return_state"):
             raise Unsupported(f"{layer.kind} with return_state")
         self.phi = activation(cfg.get("activation", "tanh"))
@@ -142,33 +146,47 @@ class Recurrent:
     def cell(self, state: State, x_t: np.ndarray) -> Step:
         raise NotImplementedError
 
-    def step(self, state: State, x_t: np.ndarray) -> tuple[State, np.ndarray]:
-        done = self.cell(state, x_t)
+    def step(self, state: State, x_t: np.ndarray, real: np.ndarray | None = None) -> tuple[State, np.ndarray]:
+        done = self.masked_step(state, state[0], x_t, real)
         return done.state, done.h
 
-    def steps(self, x: np.ndarray) -> Iterator[Step]:
+    def masked_step(self, state: State, h: np.ndarray, x_t: np.ndarray, real: np.ndarray | None) -> Step:
+        """One step where a masked sample (``real`` false) keeps its state, and outputs its previous
+        h (zeros with ``zero_output_for_mask``), as Keras's masked recurrence does."""
+        done = self.cell(state, x_t)
+        if real is None:
+            return done
+        keep = real[:, None]
+        done.state = [np.where(keep, new, old) for new, old in zip(done.state, state)]
+        done.h = np.where(keep, done.h, 0.0 if self.zero_output_for_mask else h)
+        return done
+
+    def steps(self, x: np.ndarray, mask: np.ndarray | None = None) -> Iterator[Step]:
         """Every step of every sample, in the order the steps are read (backwards for ``go_backwards``)."""
         x = self.read(x)
         state = self.initial_state(x.shape[0])
+        h = np.zeros((x.shape[0], self.units))
         for t in range(x.shape[1] - 1, -1, -1) if self.go_backwards else range(x.shape[1]):
-            done = self.cell(state, x[:, t])
-            state = done.state
+            done = self.masked_step(state, h, x[:, t], None if mask is None else mask[:, t])
+            state, h = done.state, done.h
             yield done
 
-    def sequence(self, x: np.ndarray) -> np.ndarray:
+    def sequence(self, x: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
         """h_1 … h_T for every sample: (batch, steps, units), in the order the steps were read."""
-        return np.stack([done.h for done in self.steps(x)], axis=1)
+        return np.stack([done.h for done in self.steps(x, mask)], axis=1)
 
     def result(self, hs: np.ndarray) -> np.ndarray:
         """What the layer returns from its read-order sequence: all of it, or the last step."""
         return hs if self.return_sequences else hs[:, -1]
 
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        return self.result(self.sequence(x))
+    def __call__(self, x: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+        return self.result(self.sequence(x, mask))
 
-    def traced(self, x: np.ndarray, direction: str | None = None) -> tuple[Trace, np.ndarray]:
+    def traced(
+        self, x: np.ndarray, direction: str | None = None, mask: np.ndarray | None = None
+    ) -> tuple[Trace, np.ndarray]:
         """The layer's trace over ``x`` (time order) and its output, from one pass."""
-        done = list(self.steps(x))
+        done = list(self.steps(x, mask))
         hs = np.stack([d.h for d in done], axis=1)
         order = slice(None, None, -1) if self.go_backwards else slice(None)
         gates = {name: np.stack([d.gates[name] for d in done], axis=1)[:, order] for name in self.gate_names}
@@ -297,10 +315,17 @@ class Pooling:
     def __init__(self, layer: LayerWeights) -> None:
         if layer.config.get("keepdims") or layer.config.get("data_format", "channels_last") != "channels_last":
             raise Unsupported(f"{layer.kind} with keepdims or channels_first")
-        self.reduce = np.max if layer.kind == "GlobalMaxPooling1D" else np.mean
+        self.mean = layer.kind == "GlobalAveragePooling1D"
 
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        return self.reduce(np.asarray(x, dtype=np.float64), axis=1)
+    def __call__(self, x: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+        """Keras's mean counts only unmasked steps; its max reads every step (masked ones output zeros)."""
+        x = np.asarray(x, dtype=np.float64)
+        if not self.mean:
+            return x.max(axis=1)
+        if mask is None:
+            return x.mean(axis=1)
+        weights = np.asarray(mask, dtype=np.float64)[:, :, None]
+        return (x * weights).sum(axis=1) / weights.sum(axis=1)
 
 
 STATELESS: dict[str, type[Dropout | Pooling]] = {
@@ -337,6 +362,8 @@ class Bidirectional:
         backward_cfg = {**(cfg.get("backward_layer") or inner)["config"], "go_backwards": True}
         self.forward = RECURRENT[kind](LayerWeights(kind, forward_cfg, layer.weights[:half]))
         self.backward = RECURRENT[kind](LayerWeights(kind, backward_cfg, layer.weights[half:]))
+        for direction in (self.forward, self.backward):
+            direction.zero_output_for_mask = direction.return_sequences  # as Keras's Bidirectional forces it
         self.merge = MERGES[cfg.get("merge_mode", "concat")]
         self.name = str(cfg.get("name", "bidirectional"))
 
@@ -345,18 +372,32 @@ class Bidirectional:
             backward = backward[:, ::-1]
         return self.merge(forward, backward)
 
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        return self.combine(self.forward(x), self.backward(x))
+    def __call__(self, x: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+        return self.combine(self.forward(x, mask), self.backward(x, mask))
 
-    def traced(self, x: np.ndarray) -> tuple[list[Trace], np.ndarray]:
+    def traced(self, x: np.ndarray, mask: np.ndarray | None = None) -> tuple[list[Trace], np.ndarray]:
         """Both directions' traces, named after this layer, and the merged output."""
-        forward, forward_out = self.forward.traced(x, "forward")
-        backward, backward_out = self.backward.traced(x, "backward")
+        forward, forward_out = self.forward.traced(x, "forward", mask)
+        backward, backward_out = self.backward.traced(x, "backward", mask)
         forward.layer = backward.layer = self.name
         return [forward, backward], self.combine(forward_out, backward_out)
 
 
 Layer = Embedding | CategoryEncoding | Dense | Dropout | Pooling | Recurrent | Bidirectional
+
+
+def applied(layer: Layer, x: np.ndarray, mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """``layer``'s output for ``x`` and the mask it passes on, as Keras propagates one: an Embedding
+    with ``mask_zero`` makes it, a recurrent layer reads it (and passes it on with its sequence),
+    pooling uses it up, Dropout and Dense carry it through."""
+    if isinstance(layer, Embedding):
+        return layer(x), layer.mask(x)
+    if isinstance(layer, Recurrent | Bidirectional):
+        sequences = layer.return_sequences if isinstance(layer, Recurrent) else layer.forward.return_sequences
+        return layer(x, mask), mask if sequences else None
+    if isinstance(layer, Pooling):
+        return layer(x, mask), None
+    return layer(x), mask
 
 
 def layer_from(weights: LayerWeights) -> Layer:
@@ -384,9 +425,9 @@ class Network:
 
     def outputs(self, x: np.ndarray) -> list[np.ndarray]:
         """Every layer's output for the batch ``x``, in order."""
-        found = []
+        found, mask = [], None
         for layer in self.layers:
-            x = layer(x)
+            x, mask = applied(layer, x, mask)
             found.append(x)
         return found
 
@@ -398,15 +439,18 @@ class Network:
         sequence of the one below; a Bidirectional layer gives one trace per direction), and the
         network's output."""
         traces: list[Trace] = []
+        mask: np.ndarray | None = None
         for layer in self.layers:
             if isinstance(layer, Bidirectional):
-                both, x = layer.traced(x)
+                both, x = layer.traced(x, mask)
                 traces += both
+                mask = mask if layer.forward.return_sequences else None
             elif isinstance(layer, Recurrent):
-                one, x = layer.traced(x)
+                one, x = layer.traced(x, mask=mask)
                 traces.append(one)
+                mask = mask if layer.return_sequences else None
             else:
-                x = layer(x)
+                x, mask = applied(layer, x, mask)
         return traces, x
 
     def embedding(self) -> Embedding | None:
@@ -419,14 +463,15 @@ class Network:
     def step(self, state: list[State], x_t: np.ndarray) -> tuple[list[State], np.ndarray]:
         """Feed one time step (a batch of ids or feature vectors) through every layer."""
         new_state, recurrent = [], iter(state)
+        real: np.ndarray | None = None
         for layer in self.layers:
             if isinstance(layer, Bidirectional):
                 raise Unsupported("a Bidirectional layer needs the whole sequence, not one step")
             if isinstance(layer, Recurrent):
-                layer_state, x_t = layer.step(next(recurrent), layer.read(x_t))
+                layer_state, x_t = layer.step(next(recurrent), layer.read(x_t), real)
                 new_state.append(layer_state)
             else:
-                x_t = layer(x_t)
+                x_t, real = applied(layer, x_t, real)
         return new_state, x_t
 
     def recurrent_layers(self) -> list[Recurrent]:
