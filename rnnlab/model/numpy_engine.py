@@ -182,9 +182,7 @@ class Recurrent:
     def __call__(self, x: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
         return self.result(self.sequence(x, mask))
 
-    def traced(
-        self, x: np.ndarray, direction: str | None = None, mask: np.ndarray | None = None
-    ) -> tuple[Trace, np.ndarray]:
+    def traced(self, x: np.ndarray, direction: str | None = None, mask: np.ndarray | None = None) -> tuple[Trace, np.ndarray]:
         """The layer's trace over ``x`` (time order) and its output, from one pass."""
         done = list(self.steps(x, mask))
         hs = np.stack([d.h for d in done], axis=1)
