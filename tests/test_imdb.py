@@ -70,7 +70,7 @@ from typing import Any
 
 import pytest
 
-from rnnlab.commands.predict import predict
+from rnnlab.commands.predict import Answerer, RunPredictor, predict
 from rnnlab.config import load_config
 from rnnlab.data import imdb, text
 from rnnlab.data.contract import Split
@@ -215,6 +215,28 @@ def test_masked_padding_changes_nothing_the_model_computes() -> None:
     unmasked = build_model(config.model, imdb.task_spec(options.model_copy(update={"mask_padding": False})))
     unmasked.set_weights(model.get_weights())
     assert abs(float(np.asarray(unmasked(inputs[1]))[0, 0]) - float(np.asarray(unmasked(inputs[0]))[0, 0])) > 1e-5
+
+
+def test_masked_bilstm_answers_through_numpy_as_keras_does(tmp_path: Path) -> None:
+    """The shipped imdb_bilstm masks its padding: the NumPy engine applies the mask too, so predict
+    needs no TensorFlow and scores padded reviews as the Keras model does."""
+    npz, _ = write_keras_npz(tmp_path / "cache" / "imdb.npz", per_class=60)
+    config = shipped_config(
+        "imdb_bilstm",
+        tmp_path,
+        experiment={"name": "bilstm"},
+        data={"num_words": 120, "maxlen": 60, "path": str(npz)},
+        model={"embedding_dim": 8, "units": 8},
+        training={"epochs": 1, "batch_size": 32, "ema_momentum": None},
+    )
+    run = open_run(train(load_config(config), verbose=0).run_dir)
+    assert run.config.data.mask_padding and run.config.model.bidirectional
+    answerer = Answerer(run)
+    answerer.answer(SENTENCES)
+    assert answerer.backend == "numpy"
+    padded = imdb.Imdb().examples(run.config.data, run.state, "test").x[:24]
+    assert (padded == 0).any()
+    np.testing.assert_allclose(RunPredictor(run, "numpy")(padded), RunPredictor(run, "keras")(padded), atol=1e-5)
 
 
 def bucket_stream(options: imdb.Options, split: Split, *, shuffle: bool) -> Any:
