@@ -33,6 +33,11 @@ def shared(name: str) -> Path:
     return path
 
 
+PREFIXES = ["分开", "不分开", "我想", "爱情", "天晴", "你", "想要", "战争"]
+"""Greedy text after one prefix is one sample: its share of corpus 4-grams moved between 55% and
+over 80% with the CPU and thread count (72% for 分开 on one machine, 86% over these eight)."""
+
+
 def test_lyrics_lesson_reaches_perplexity_1_2_and_writes_corpus_phrases(tmp_path: Path) -> None:
     corpus_zip = shared("jaychou_lyrics.txt.zip")
     config = shipped_config("lyrics_rnn", tmp_path, data={"path": str(corpus_zip)}, training={"epochs": 250})
@@ -43,12 +48,12 @@ def test_lyrics_lesson_reaches_perplexity_1_2_and_writes_corpus_phrases(tmp_path
 
     with zipfile.ZipFile(corpus_zip) as archive:
         corpus = archive.read(archive.namelist()[0]).decode("utf-8").replace("\n", " ")
-    [answer] = predict(config, ["分开"], {"length": 50})
-    generated = answer.record["generated"]
-    assert len(generated) == 50
-    grams = [generated[i : i + 4] for i in range(len(generated) - 3)]
+    answers = predict(config, PREFIXES, {"length": 50})
+    texts = [answer.record["generated"] for answer in answers]
+    assert [len(text) for text in texts] == [50] * len(PREFIXES)
+    grams = [text[i : i + 4] for text in texts for i in range(len(text) - 3)]
     in_corpus = sum(gram in corpus for gram in grams) / len(grams)
-    assert in_corpus >= 0.8, f"only {in_corpus:.0%} of the 4-grams occur in the corpus: {generated}"
+    assert in_corpus >= 0.75, f"only {in_corpus:.0%} of the 4-grams occur in the corpus: {texts}"
 
 
 def test_lyrics_lstm_beats_the_bigram_on_the_held_out_tail(tmp_path: Path) -> None:
