@@ -365,8 +365,12 @@ class Bidirectional:
         self.merge = MERGES[cfg.get("merge_mode", "concat")]
         self.name = str(cfg.get("name", "bidirectional"))
 
+    @property
+    def return_sequences(self) -> bool:
+        return self.forward.return_sequences
+
     def combine(self, forward: np.ndarray, backward: np.ndarray) -> np.ndarray:
-        if self.forward.return_sequences:
+        if self.return_sequences:
             backward = backward[:, ::-1]
         return self.merge(forward, backward)
 
@@ -384,17 +388,20 @@ class Bidirectional:
 Layer = Embedding | CategoryEncoding | Dense | Dropout | Pooling | Recurrent | Bidirectional
 
 
+def passed_on(layer: Layer, mask: np.ndarray | None) -> np.ndarray | None:
+    """The mask ``layer``'s output carries, as Keras propagates one: a recurrent layer passes it on
+    with its sequence and drops it with its last step, pooling uses it up, Dropout and Dense carry it."""
+    if isinstance(layer, Recurrent | Bidirectional):
+        return mask if layer.return_sequences else None
+    return None if isinstance(layer, Pooling) else mask
+
+
 def applied(layer: Layer, x: np.ndarray, mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
-    """``layer``'s output for ``x`` and the mask it passes on, as Keras propagates one: an Embedding
-    with ``mask_zero`` makes it, a recurrent layer reads it (and passes it on with its sequence),
-    pooling uses it up, Dropout and Dense carry it through."""
+    """``layer``'s output for ``x`` and the mask it passes on; an Embedding with ``mask_zero`` makes one."""
     if isinstance(layer, Embedding):
         return layer(x), layer.mask(x)
-    if isinstance(layer, Recurrent | Bidirectional):
-        sequences = layer.return_sequences if isinstance(layer, Recurrent) else layer.forward.return_sequences
-        return layer(x, mask), mask if sequences else None
-    if isinstance(layer, Pooling):
-        return layer(x, mask), None
+    if isinstance(layer, Recurrent | Bidirectional | Pooling):
+        return layer(x, mask), passed_on(layer, mask)
     return layer(x), mask
 
 
@@ -442,11 +449,11 @@ class Network:
             if isinstance(layer, Bidirectional):
                 both, x = layer.traced(x, mask)
                 traces += both
-                mask = mask if layer.forward.return_sequences else None
+                mask = passed_on(layer, mask)
             elif isinstance(layer, Recurrent):
                 one, x = layer.traced(x, mask=mask)
                 traces.append(one)
-                mask = mask if layer.return_sequences else None
+                mask = passed_on(layer, mask)
             else:
                 x, mask = applied(layer, x, mask)
         return traces, x
