@@ -77,6 +77,11 @@ BAD_FILES = [
         "embedding_dropout is only for encoding embedding (here 'onehot'); remove model.embedding_dropout or set "
         "model.encoding=embedding",
     ),
+    (
+        {"data": {"dataset": "alphabet"}, "model": {"embedding_init": "ppmi"}},
+        "embedding_init is only for encoding embedding (here 'onehot'); remove model.embedding_init or set "
+        "model.encoding=embedding",
+    ),
 ]
 
 

@@ -72,6 +72,12 @@ class ModelConfig(Section):
         description="encoding embedding: drop whole tokens' vectors after the Embedding (Keras Dropout with noise_shape "
         "(batch, steps, 1)), so the model cannot lean on any one word",
     )
+    embedding_init: Literal["random", "ppmi"] = Field(
+        "random",
+        description="encoding embedding: how the Embedding starts: random (Keras's uniform), or ppmi: word vectors "
+        "computed from the training split's own texts (co-occurrence within 5 tokens, positive PMI, its top eigenvectors), "
+        "then trained with the model",
+    )
     dropout: float = Field(0.0, ge=0.0, lt=1.0, description="input dropout of each recurrent layer")
     recurrent_dropout: float = Field(0.0, ge=0.0, lt=1.0, description="dropout on each recurrent layer's state h_{t-1}")
     bidirectional: bool = Field(False, description="wrap each recurrent layer in Bidirectional")
@@ -98,6 +104,8 @@ class ModelConfig(Section):
     def _keys_need_their_layers(self) -> ModelConfig:
         if self.embedding_dropout:
             only_for("model", "embedding_dropout", "encoding", ("embedding",), self.encoding)
+        if self.embedding_init != "random":
+            only_for("model", "embedding_init", "encoding", ("embedding",), self.encoding)
         if self.forget_bias != 1.0:
             only_for("model", "forget_bias", "layer", ("lstm",), self.layer)
         return self

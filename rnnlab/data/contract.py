@@ -41,6 +41,8 @@ class TaskSpec:
     num_classes: int | None = None
     """Output width: classes, or for ``regression`` the values predicted at once (``None`` = 1)."""
     mask_padding: bool = False
+    padded: bool = False
+    """Id 0 pads the inputs (texts of different lengths) instead of naming a token."""
 
     @property
     def token_input(self) -> bool:

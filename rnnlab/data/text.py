@@ -251,6 +251,7 @@ def task(options: Shape, count: int) -> TaskSpec:
         vocab_size=options.num_words,
         num_classes=None if count == 2 else count,
         mask_padding=options.mask_padding,
+        padded=True,
     )
 
 

@@ -9,6 +9,7 @@ import numpy as np
 from rnnlab.config import ModelConfig
 from rnnlab.data.contract import TaskSpec, one_hot
 from rnnlab.errors import ConfigError
+from rnnlab.model.word_vectors import ppmi_vectors
 from rnnlab.runtime import keras
 
 RECURRENT_CLASSES = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
@@ -145,6 +146,14 @@ def set_output_prior(model: Any, targets: np.ndarray, kind: str) -> None:
     head = model.layers[-1]
     kernel, bias = head.get_weights()
     head.set_weights([kernel, prior_bias(targets, kind, len(bias)).astype(bias.dtype)])
+
+
+def set_embedding_init(model: Any, inputs: np.ndarray, spec: TaskSpec, seed: int) -> None:
+    """``model.embedding_init: ppmi``: the Embedding starts from word vectors of the training inputs
+    (``word_vectors.ppmi_vectors``); the padding id, where the task has one, is no word."""
+    embedding = model.get_layer("embedding")
+    vocab_size, dim = embedding.embeddings.shape
+    embedding.set_weights([ppmi_vectors(inputs, vocab_size, dim, skip=0 if spec.padded else None, seed=seed)])
 
 
 def unwrapped_layers(model: Any) -> list[Any]:

@@ -30,7 +30,7 @@ from rnnlab.config import Config, Training, dump_config
 from rnnlab.data import dataset
 from rnnlab.data.contract import Dataset, Prepared, TaskSpec
 from rnnlab.errors import ConfigError, RunError
-from rnnlab.model.builder import build_model, loss_and_metrics, set_output_prior
+from rnnlab.model.builder import build_model, loss_and_metrics, set_embedding_init, set_output_prior
 from rnnlab.model.numpy_engine import save_weights
 from rnnlab.model.optimizers import KERAS_NAMES, LOGGED, epoch_tallies
 from rnnlab.model.params import summarize
@@ -258,6 +258,8 @@ def load_or_build(config: Config, data: Prepared, files: RunFiles, fresh: bool, 
     model = build_model(config.model, data.spec, batch_size)
     if config.model.output_bias == "prior":
         set_output_prior(model, data.train.y, data.spec.kind)
+    if config.model.embedding_init == "ppmi":
+        set_embedding_init(model, data.train.x, data.spec, config.experiment.seed)
     model = compile_model(model, config, data.spec, data.train.y)
     if not resuming:  # only once the config has built a model: a refused one leaves the old run whole
         remove_links(files)
