@@ -5,14 +5,14 @@ A randomly started Embedding learns a word only from the labels of the few texts
 a word seen in a handful of training reviews is fitted to those reviews (an actor's name, a title)
 and a rarer word of opinion ("abysmal") barely moves from its random start. The company a word
 keeps in the training texts says more: words used in the same contexts get similar vectors before
-the first label is read. This is the classic count-based recipe of Levy, Goldberg and Dagan
-(2015): co-occurrences within ``WINDOW`` tokens, weighted 1/distance; positive pointwise mutual
-information with the word distribution smoothed to the power ``CONTEXT_SMOOTHING``; the top
-``dim`` eigenvectors of that symmetric matrix, each scaled by √λ, so that two words' dot product
-approximates their PPMI (the largest eigenvalues, not the largest in size as an SVD would take: a
-negative one would make words that never meet look alike). Only the training split is read, never validation or test, so no
-label and no held-out text leaks in. The vectors are scaled to ``SCALE`` (the spread of a trained
-Embedding's first epochs) and then trained with the rest of the model.
+the first label is read. This is the count-based recipe of Levy, Goldberg and Dagan (2015):
+co-occurrences within ``WINDOW`` tokens, weighted 1/distance; positive pointwise mutual information
+with the word counts smoothed to the power ``CONTEXT_SMOOTHING`` (on both sides, so the matrix stays
+symmetric); its top ``dim`` eigenvectors, each scaled by √λ, so that two words' dot product
+approximates their PPMI. The largest eigenvalues, not the largest in size as an SVD would take: a
+negative one would make words that never meet look alike. Only the training split is read, never
+validation or test, so no label and no held-out text leaks in. The vectors are scaled to ``SCALE``
+and then trained with the rest of the model.
 """
 
 from __future__ import annotations
